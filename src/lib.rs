@@ -1,0 +1,13 @@
+//! oauthd: a standalone OAuth 2.0 authorization server.
+//!
+//! Layers point one way: [`http`] extracts and answers, [`oauth`] decides, [`store`] persists.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod oauth;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

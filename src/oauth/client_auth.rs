@@ -1,0 +1,141 @@
+//! Client authentication at the token, revocation and introspection endpoints:
+//! RFC 6749 §2.3.1 — HTTP Basic (`client_secret_basic`) or body parameters (`client_secret_post`),
+//! never both ("The client MUST NOT use more than one authentication method in each request").
+//!
+//! Basic credentials are the form-urlencoded client id and secret joined by `:` and base64
+//! encoded. The seed's literal curl sends `Authorization: Basic <b64>, Content-Type: ...` as one
+//! header, so the credentials are the token after `Basic` up to the first comma or space, with or
+//! without `=` padding.
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+use percent_encoding::percent_decode_str;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::password_hash::Hasher;
+use crate::store::{ClientRecord, Store};
+
+const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The credentials a client presented, and how.
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: SecretString,
+    pub via_basic: bool,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentials {
+    /// Reads the credentials from the `Authorization` header value and the body parameters.
+    pub fn from_request(
+        authorization: Option<&[u8]>,
+        params: &Params,
+    ) -> Result<ClientCredentials, OAuthError> {
+        let post_secret = params.get("client_secret");
+        let post_id = params.get("client_id");
+        let Some(header) = authorization else {
+            return match (post_id, post_secret) {
+                (Some(id), Some(secret)) => Ok(ClientCredentials {
+                    client_id: id.to_owned(),
+                    secret: SecretString::from(secret.to_owned()),
+                    via_basic: false,
+                }),
+                (None, Some(_)) => Err(OAuthError::invalid_request(
+                    "`client_secret` was sent without `client_id`",
+                )),
+                _ => Err(
+                    OAuthError::invalid_client("client authentication is required")
+                        .with_basic_challenge(true),
+                ),
+            };
+        };
+        let (client_id, secret) = parse_basic(header).map_err(|e| e.with_basic_challenge(true))?;
+        if post_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client used more than one authentication method (Basic and client_secret)",
+            ));
+        }
+        if post_id.is_some_and(|id| id != client_id) {
+            return Err(OAuthError::invalid_request(
+                "`client_id` does not match the Basic credentials",
+            ));
+        }
+        Ok(ClientCredentials {
+            client_id,
+            secret,
+            via_basic: true,
+        })
+    }
+}
+
+fn parse_basic(header: &[u8]) -> Result<(String, SecretString), OAuthError> {
+    let bad = || OAuthError::invalid_client("malformed Basic credentials");
+    let value = std::str::from_utf8(header).map_err(|_| bad())?.trim_start();
+    let (scheme, rest) = value.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_client(
+            "only HTTP Basic client authentication is supported",
+        ));
+    }
+    let encoded = rest
+        .trim_start()
+        .split([',', ' '])
+        .next()
+        .unwrap_or_default();
+    let decoded = BASE64_ANY_PADDING.decode(encoded).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let id = form_decode(id).ok_or_else(bad)?;
+    let secret = form_decode(secret).ok_or_else(bad)?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((id, SecretString::from(secret)))
+}
+
+/// Reverses `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
+fn form_decode(s: &str) -> Option<String> {
+    let plus_as_space = s.replace('+', " ");
+    percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// Authenticates the client: one lookup, one argon2id verification (against a dummy hash when
+/// the client does not exist, so unknown ids cost the same as wrong secrets).
+#[tracing::instrument(skip_all, fields(client_id = %credentials.client_id))]
+pub async fn authenticate(
+    store: &Store,
+    hasher: &Hasher,
+    credentials: &ClientCredentials,
+) -> Result<ClientRecord, OAuthError> {
+    let client = store.find_client(&credentials.client_id).await?;
+    let matched = hasher
+        .verify(
+            credentials.secret.expose_secret(),
+            client.as_ref().map(|c| c.secret_hash.as_str()),
+        )
+        .await?;
+    match client {
+        Some(client) if matched => Ok(client),
+        _ => {
+            tracing::info!(client_id = %credentials.client_id, "client authentication failed");
+            Err(OAuthError::invalid_client("client authentication failed")
+                .with_basic_challenge(credentials.via_basic))
+        }
+    }
+}

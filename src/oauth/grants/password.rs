@@ -1,0 +1,45 @@
+//! The resource owner password credentials grant, RFC 6749 §4.3.
+//!
+//! Phases: validate (`username` and `password` are REQUIRED, §4.3.2), authenticate the client
+//! (before dispatch), check the client may use this grant (before dispatch), resolve the scope,
+//! verify the resource owner's password (argon2id; an unknown user costs the same as a wrong
+//! password, and both answer the same `invalid_grant`), issue (§4.3.3).
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::oauth::issuer::Grant;
+use crate::oauth::params::Params;
+use crate::oauth::scope::Scope;
+use crate::oauth::{Authority, GrantType, OAuthError, TokenResponse};
+use crate::store::ClientRecord;
+
+pub async fn grant(
+    auth: &Authority,
+    client: &ClientRecord,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let username = params.require("username")?;
+    let password = SecretString::from(params.require("password")?.to_owned());
+    let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
+    let user = auth.store.find_user(username).await?;
+    let matched = auth
+        .hasher
+        .verify(
+            password.expose_secret(),
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+    let Some(user) = user.filter(|_| matched) else {
+        tracing::info!("resource owner authentication failed");
+        return Err(OAuthError::invalid_grant(
+            "the resource owner credentials are invalid",
+        ));
+    };
+    auth.issue(Grant {
+        client,
+        grant_type: GrantType::Password,
+        username: Some(&user.username),
+        scope: &scope,
+    })
+    .await
+}

@@ -1,0 +1,178 @@
+//! Persistence: one [`Store`] over PostgreSQL or SQLite. Each method is written once, as one SQL
+//! text with `$N` placeholders that both backends accept, and runs on whichever pool the store
+//! holds (see [`on_pool!`]). The store knows nothing of OAuth: it stores and loads rows, and each
+//! atomic step the protocol needs is one method.
+
+pub mod clients;
+pub mod tokens;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::DatabaseSettings;
+
+pub use clients::{ClientRecord, NewClient};
+pub use tokens::{NewFamily, NewToken, TokenKind, TokenRecord};
+pub use users::UserRecord;
+
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a row with that key already exists")]
+    Duplicate,
+    #[error("cannot open the database: {0}")]
+    Open(String),
+}
+
+impl StoreError {
+    /// Serialization failures and deadlocks (PostgreSQL) or a busy database (SQLite): the
+    /// transaction did nothing and may be tried again.
+    pub fn is_retryable(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        matches!(
+            e.code().as_deref(),
+            Some("40001" | "40P01" | "5" | "6" | "517")
+        )
+    }
+}
+
+/// Maps a unique-key violation to [`StoreError::Duplicate`].
+pub(crate) fn on_duplicate(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Database(error),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs one body of code against whichever pool the store holds. The body is compiled once per
+/// backend, so the SQL and the logic around it are written once.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Opens a pool for the configured URL. A SQLite file and its directory are created.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        let url = settings.url.expose();
+        let acquire = Duration::from_secs(settings.acquire_timeout_secs);
+        let backend = if settings.url.is_postgres() {
+            let options = PgConnectOptions::from_str(url).map_err(|_| {
+                StoreError::Open("database.url is not a valid PostgreSQL URL".into())
+            })?;
+            let max = if settings.max_connections == 0 {
+                10
+            } else {
+                settings.max_connections
+            };
+            let pool = PgPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Backend::Postgres(pool)
+        } else {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
+            if let Some(dir) = options.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Open(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            let options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // One connection: SQLite has one writer at a time, and a single connection never
+            // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
+            let max = if settings.max_connections == 0 {
+                1
+            } else {
+                settings.max_connections
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Backend::Sqlite(pool)
+        };
+        Ok(Store { backend })
+    }
+
+    /// Applies pending migrations (embedded in the binary).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Backend::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// One round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool| sqlx::query("select 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        on_pool!(self, |pool| (pool.size(), pool.num_idle()))
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Splits a space-separated list column.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

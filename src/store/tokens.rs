@@ -1,0 +1,287 @@
+//! The `grant_family` and `token` tables. Tokens are keyed by the SHA-256 digest of the token;
+//! the token itself is never stored. Every token belongs to one grant family, so revoking a family
+//! is one update and every lookup joins the family to see it.
+
+use super::{on_pool, Store, StoreError};
+use crate::clock::UnixTime;
+
+/// A token digest: SHA-256 of the token's text.
+pub type Digest = [u8; 32];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// A grant family to create: one per successful grant (password, client_credentials, operator issue).
+#[derive(Debug)]
+pub struct NewFamily<'a> {
+    pub family_id: &'a str,
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    pub grant_type: &'a str,
+    pub scope: &'a str,
+    pub created_at: UnixTime,
+    /// Absolute end of the family; `None` for unlimited.
+    pub expires_at: Option<UnixTime>,
+}
+
+/// A token row to insert.
+#[derive(Debug)]
+pub struct NewToken<'a> {
+    pub digest: &'a Digest,
+    pub kind: TokenKind,
+    pub scope: &'a str,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// For a refresh token: the access token issued with it.
+    pub access_digest: Option<&'a Digest>,
+}
+
+/// A token joined with its family.
+#[derive(Clone, sqlx::FromRow)]
+pub struct TokenRecord {
+    pub token_digest: Vec<u8>,
+    pub kind: String,
+    pub family_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub consumed_at: Option<i64>,
+    pub access_digest: Option<Vec<u8>>,
+    pub successor_digest: Option<Vec<u8>>,
+    pub replay_sealed: Option<Vec<u8>>,
+    pub replay_until: Option<i64>,
+    pub first_used_at: Option<i64>,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub grant_type: String,
+    pub family_scope: String,
+    pub family_expires_at: Option<i64>,
+    pub family_revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("kind", &self.kind)
+            .field("family_id", &self.family_id)
+            .field("client_id", &self.client_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRecord {
+    pub fn kind(&self) -> Option<TokenKind> {
+        match self.kind.as_str() {
+            "access" => Some(TokenKind::Access),
+            "refresh" => Some(TokenKind::Refresh),
+            _ => None,
+        }
+    }
+}
+
+/// One refresh-token rotation, applied atomically by [`Store::rotate_refresh_token`].
+#[derive(Debug)]
+pub struct Rotation<'a> {
+    pub family_id: &'a str,
+    pub old_refresh: &'a Digest,
+    /// The old refresh token's access token, to revoke with it; `None` to keep it.
+    pub revoke_access: Option<&'a [u8]>,
+    pub new_access: NewToken<'a>,
+    pub new_refresh: NewToken<'a>,
+    /// The rotation's response sealed under a key only the old token's holder can derive.
+    pub replay_sealed: Option<&'a [u8]>,
+    pub replay_until: Option<UnixTime>,
+    pub now: UnixTime,
+}
+
+const SELECT_TOKEN: &str = "select t.token_digest, t.kind, t.family_id, t.scope, t.issued_at, t.expires_at, \
+     t.revoked_at, t.consumed_at, t.access_digest, t.successor_digest, t.replay_sealed, t.replay_until, \
+     t.first_used_at, f.client_id, f.username, f.grant_type, f.scope as family_scope, \
+     f.expires_at as family_expires_at, f.revoked_at as family_revoked_at \
+     from token t join grant_family f on f.family_id = t.family_id where t.token_digest = $1";
+
+const INSERT_TOKEN: &str = "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
+     values ($1, $2, $3, $4, $5, $6, $7)";
+
+/// How often a transaction that met a serialization failure, deadlock or busy database is retried.
+const RETRIES: usize = 5;
+
+impl Store {
+    /// Creates a grant family with its access token and, optionally, its refresh token, in one
+    /// transaction.
+    pub async fn insert_grant(
+        &self,
+        family: &NewFamily<'_>,
+        access: &NewToken<'_>,
+        refresh: Option<&NewToken<'_>>,
+    ) -> Result<(), StoreError> {
+        with_retries(|| async {
+            on_pool!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(family.family_id)
+                .bind(family.client_id)
+                .bind(family.username)
+                .bind(family.grant_type)
+                .bind(family.scope)
+                .bind(family.created_at)
+                .bind(family.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                for token in std::iter::once(access).chain(refresh) {
+                    sqlx::query(INSERT_TOKEN)
+                        .bind(&token.digest[..])
+                        .bind(token.kind.as_str())
+                        .bind(family.family_id)
+                        .bind(token.scope)
+                        .bind(token.issued_at)
+                        .bind(token.expires_at)
+                        .bind(token.access_digest.map(|d| &d[..]))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            })
+        })
+        .await
+    }
+
+    /// Loads a token with its family by digest: one indexed round trip.
+    pub async fn find_token(&self, digest: &Digest) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TokenRecord>(
+            SELECT_TOKEN
+        )
+        .bind(&digest[..])
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Rotates a refresh token in one transaction: marks it consumed (only if it is neither
+    /// consumed nor revoked — the conditional update is what makes exactly one of N concurrent
+    /// rotations win), revokes its access token, and inserts the new pair. Returns `false`, having
+    /// changed nothing, when the token was no longer rotatable.
+    pub async fn rotate_refresh_token(&self, r: &Rotation<'_>) -> Result<bool, StoreError> {
+        with_retries(|| async {
+            on_pool!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                let consumed = sqlx::query(
+                    "update token set consumed_at = $2, successor_digest = $3, replay_sealed = $4, replay_until = $5 \
+                     where token_digest = $1 and kind = 'refresh' and consumed_at is null and revoked_at is null",
+                )
+                .bind(&r.old_refresh[..])
+                .bind(r.now)
+                .bind(&r.new_refresh.digest[..])
+                .bind(r.replay_sealed)
+                .bind(r.replay_until)
+                .execute(&mut *tx)
+                .await?;
+                if consumed.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(access) = r.revoke_access {
+                    sqlx::query("update token set revoked_at = $2 where token_digest = $1 and revoked_at is null")
+                        .bind(access)
+                        .bind(r.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for token in [&r.new_access, &r.new_refresh] {
+                    sqlx::query(INSERT_TOKEN)
+                        .bind(&token.digest[..])
+                        .bind(token.kind.as_str())
+                        .bind(r.family_id)
+                        .bind(token.scope)
+                        .bind(token.issued_at)
+                        .bind(token.expires_at)
+                        .bind(token.access_digest.map(|d| &d[..]))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Revokes a whole grant family: every access and refresh token descended from it.
+    pub async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<bool, StoreError> {
+        let done =
+            on_pool!(self, |pool| {
+                sqlx::query(
+            "update grant_family set revoked_at = $2 where family_id = $1 and revoked_at is null"
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+            })?;
+        Ok(done > 0)
+    }
+
+    /// Revokes one token.
+    pub async fn revoke_token(&self, digest: &Digest, now: UnixTime) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "update token set revoked_at = $2 where token_digest = $1 and revoked_at is null"
+        )
+        .bind(&digest[..])
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Drops sealed replay responses whose window has passed. Returns how many were dropped.
+    pub async fn drop_expired_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+            "update token set replay_sealed = null, replay_until = null where replay_until is not null and replay_until <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(done)
+    }
+}
+
+/// Runs a transaction again when the database says it may (serialization failure, deadlock,
+/// busy), so such conflicts never reach a client as a 500.
+async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await.map_err(StoreError::from) {
+            Err(e) if e.is_retryable() && tries < RETRIES => {
+                tries += 1;
+                tracing::debug!(tries, "retrying a transaction after a conflict");
+                tokio::time::sleep(std::time::Duration::from_millis(2 << tries)).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Spawning the app on port 0 with a fresh database, and HTTP helpers.
+//!
+//! Every test runs on SQLite (a temporary file) and on PostgreSQL (a uniquely named database on
+//! TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test, dropped afterwards).
+//! Without a reachable PostgreSQL the PostgreSQL half is skipped with one line saying so, unless
+//! TEST_POSTGRES=require, which makes it a failure (as .ci/run does).
+
+use std::sync::Once;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use oauthd::admin::clients::{self, ClientSpec};
+use oauthd::admin::users;
+use oauthd::clock::Clock;
+use oauthd::config::{DatabaseUrl, Settings};
+use oauthd::oauth::Authority;
+use oauthd::startup::Application;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("TEST_POSTGRES").is_ok_and(|v| v == "require")
+}
+
+/// A database that exists for one test.
+pub enum TestDb {
+    /// Holds the directory until the test ends.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres {
+        name: String,
+    },
+}
+
+impl TestDb {
+    /// A fresh, empty database; `None` when PostgreSQL is wanted but not reachable (and not required).
+    pub async fn create(backend: Backend) -> Option<(TestDb, String)> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/oauthd.db", dir.path().display());
+                Some((TestDb::Sqlite(dir), url))
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url();
+                let mut conn = match PgConnection::connect(&base).await {
+                    Ok(c) => c,
+                    Err(e) if !postgres_required() => {
+                        static SKIPPED: Once = Once::new();
+                        SKIPPED.call_once(|| {
+                            eprintln!(
+                                "PostgreSQL tests skipped: cannot reach {base} ({e}); start PostgreSQL or set TEST_POSTGRES_URL, and TEST_POSTGRES=require to fail instead of skipping"
+                            )
+                        });
+                        return None;
+                    }
+                    Err(e) => {
+                        panic!("TEST_POSTGRES=require but PostgreSQL at {base} is unreachable: {e}")
+                    }
+                };
+                let name = format!("oauthd_t_{}", uuid::Uuid::new_v4().simple());
+                conn.execute(format!(r#"create database "{name}""#).as_str())
+                    .await
+                    .expect("create test database");
+                let url = format!(
+                    "{}/{name}",
+                    base.rsplit_once('/').expect("database in URL").0
+                );
+                Some((TestDb::Postgres { name }, url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { name } = self {
+            let name = name.clone();
+            let dropper = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut conn) = PgConnection::connect(&postgres_base_url()).await {
+                        let _ = conn
+                            .execute(
+                                format!(r#"drop database if exists "{name}" with (force)"#)
+                                    .as_str(),
+                            )
+                            .await;
+                    }
+                });
+            });
+            let _ = dropper.join();
+        }
+    }
+}
+
+#[allow(dead_code)]
+pub struct TestApp {
+    pub address: String,
+    pub auth: Authority,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    pub database_url: String,
+    /// Dropped last: removes the database.
+    _db: TestDb,
+}
+
+/// A client's credentials as a test holds them.
+#[derive(Clone)]
+pub struct TestClient {
+    pub id: String,
+    pub secret: String,
+}
+
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".parse().expect("address");
+    settings.database.url = DatabaseUrl::new(database_url);
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let (db, database_url) = TestDb::create(backend).await?;
+    let mut settings = test_settings(&database_url);
+    configure(&mut settings);
+    let clock = Clock::manual();
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let auth = app.authority().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    Some(TestApp {
+        address,
+        auth,
+        clock,
+        http,
+        database_url,
+        _db: db,
+    })
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
+pub fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret)))
+    )
+}
+
+pub fn form_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)])
+        .expect("encode")
+        .trim_start_matches("v=")
+        .to_owned()
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).expect("encode")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs a raw body with the given Authorization header (if any) as a form.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        body: String,
+    ) -> reqwest::Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        if let Some(a) = authorization {
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(a).expect("header"));
+        }
+        self.http
+            .post(self.url(path))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_token_basic(
+        &self,
+        client: &TestClient,
+        pairs: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.post_raw(
+            "/token",
+            Some(&basic(&client.id, &client.secret)),
+            form(pairs),
+        )
+        .await
+    }
+
+    pub async fn post_token_post(
+        &self,
+        client: &TestClient,
+        pairs: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![
+            ("client_id", client.id.as_str()),
+            ("client_secret", client.secret.as_str()),
+        ];
+        all.extend_from_slice(pairs);
+        self.post_raw("/token", None, form(&all)).await
+    }
+
+    /// Creates a client through the same code the CLI uses.
+    pub async fn create_client(&self, spec: ClientSpec) -> TestClient {
+        let created = clients::create(&self.auth, spec)
+            .await
+            .expect("client created");
+        TestClient {
+            id: created.client.client_id,
+            secret: created.client_secret.expose_secret().to_owned(),
+        }
+    }
+
+    /// A client allowed every grant, with scopes PRODUCTION and SANDBOX.
+    pub async fn standard_client(&self) -> TestClient {
+        self.create_client(ClientSpec {
+            name: "billing".into(),
+            grant_types: vec![
+                "client_credentials".into(),
+                "password".into(),
+                "refresh_token".into(),
+            ],
+            scopes: vec!["PRODUCTION".into(), "SANDBOX".into()],
+            ..ClientSpec::default()
+        })
+        .await
+    }
+
+    pub async fn create_user(&self, username: &str, password: &str) {
+        users::create(
+            &self.auth,
+            username,
+            &SecretString::from(password.to_owned()),
+        )
+        .await
+        .expect("user created");
+    }
+
+    /// A client_credentials grant for `client`, returning the JSON answer (asserting 200).
+    pub async fn client_credentials(&self, client: &TestClient, scope: &str) -> Value {
+        let r = self
+            .post_token_basic(
+                client,
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "client_credentials grant failed");
+        r.json().await.expect("json")
+    }
+}
+
+/// Reads an error answer and checks its RFC shape: status, `error`, a non-empty description.
+pub async fn assert_error(response: reqwest::Response, status: u16, error: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "error answers are JSON"
+    );
+    let body: Value = response.json().await.expect("json error body");
+    assert_eq!(body["error"], error, "unexpected error code in {body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "error_description in {body}"
+    );
+    body
+}

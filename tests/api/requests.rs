@@ -1,0 +1,87 @@
+//! Malformed requests get RFC 6749 §5.2 JSON, never a 500 or axum's plain text.
+
+use crate::helpers::{assert_error, basic, spawn_app, spawn_app_with, Backend};
+
+on_both_backends!(
+    a_wrong_content_type_is_invalid_request,
+    a_repeated_parameter_is_invalid_request,
+    an_oversized_body_is_invalid_request,
+    get_on_token_is_refused_and_unknown_paths_are_404,
+    every_answer_carries_a_request_id,
+);
+
+async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .header("authorization", basic(&client.id, &client.secret))
+        .header("content-type", "application/json")
+        .body(r#"{"grant_type":"client_credentials"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "invalid_request").await;
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "invalid_request").await;
+}
+
+async fn a_repeated_parameter_is_invalid_request(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let body = "grant_type=client_credentials&scope=PRODUCTION&scope=SANDBOX".to_owned();
+    let r = app
+        .post_raw("/token", Some(&basic(&client.id, &client.secret)), body)
+        .await;
+    let body = assert_error(r, 400, "invalid_request").await;
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("scope"));
+}
+
+async fn an_oversized_body_is_invalid_request(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.server.body_limit_bytes = 4096).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let body = format!("grant_type=client_credentials&pad={}", "a".repeat(10_000));
+    let r = app
+        .post_raw("/token", Some(&basic(&client.id, &client.secret)), body)
+        .await;
+    assert_error(r, 400, "invalid_request").await;
+}
+
+async fn get_on_token_is_refused_and_unknown_paths_are_404(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let r = app.http.get(app.url("/token")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let r = app.http.get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+async fn every_answer_carries_a_request_id(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let r = app
+        .post_raw("/token", None, "grant_type=client_credentials".into())
+        .await;
+    assert!(r
+        .headers()
+        .get("x-request-id")
+        .is_some_and(|v| !v.is_empty()));
+}
