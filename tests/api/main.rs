@@ -25,5 +25,8 @@ mod client_auth;
 mod config;
 mod grants;
 mod health;
+mod refresh;
 mod requests;
+mod revoke;
+mod seed;
 mod store_contract;
