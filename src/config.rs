@@ -19,6 +19,22 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Serve Prometheus metrics at `/metrics`.
+    pub enabled: bool,
+    /// Serve them on this separate address instead of the main listener (empty: main listener).
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { enabled: true, listen: None }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +42,11 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Address and port the HTTP listener binds.
     pub listen: SocketAddr,
+    /// The public base URL clients use (the RFC 8414 issuer, the `iss` of introspection); empty
+    /// means `http://<listen>`. Must be https outside local use.
+    pub issuer: String,
+    /// Scopes advertised as `scopes_supported` in the RFC 8414 metadata (omitted when empty).
+    pub scopes_supported: Vec<String>,
     /// A request that takes longer is answered 408 and dropped.
     pub request_timeout_secs: u64,
     /// Largest accepted request body.
@@ -38,6 +59,8 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: String::new(),
+            scopes_supported: Vec::new(),
             request_timeout_secs: 30,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_secs: 25,
@@ -83,6 +106,10 @@ pub struct TokenSettings {
     /// Seconds during which a just-rotated refresh token, presented again by the same client with
     /// the same scope, gets the very same response instead of counting as reuse; 0 = strict.
     pub replay_window_secs: i64,
+    /// Rotate refresh tokens on every use (a client's own policy may turn it off).
+    pub rotate_refresh_tokens: bool,
+    /// Issue a refresh token with client_credentials grants (to clients allowed refresh_token).
+    pub client_credentials_refresh: bool,
 }
 
 impl Default for TokenSettings {
@@ -93,6 +120,8 @@ impl Default for TokenSettings {
             family_lifetime_secs: 0,
             revoke_access_on_refresh: true,
             replay_window_secs: 10,
+            rotate_refresh_tokens: true,
+            client_credentials_refresh: true,
         }
     }
 }
@@ -132,10 +161,7 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        LogSettings {
-            format: LogFormat::Text,
-            filter: "info".into(),
-        }
+        LogSettings { format: LogFormat::Text, filter: "info".into() }
     }
 }
 
@@ -179,10 +205,7 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Load(String),
     #[error("invalid configuration: `{setting}` {problem}")]
-    Invalid {
-        setting: &'static str,
-        problem: String,
-    },
+    Invalid { setting: &'static str, problem: String },
 }
 
 impl Settings {
@@ -191,34 +214,22 @@ impl Settings {
         let mut figment = Figment::new();
         if let Some(path) = config_file {
             if !path.is_file() {
-                return Err(ConfigError::Load(format!(
-                    "config file {} not found",
-                    path.display()
-                )));
+                return Err(ConfigError::Load(format!("config file {} not found", path.display())));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL"])
-                    .map(|_| "database.url".into()),
-            )
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
             .merge(Env::prefixed("OAUTHD_").ignore(&["CONFIG"]).split("__"));
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Load(describe(e)))?;
+        let settings: Settings = figment.extract().map_err(|e| ConfigError::Load(describe(e)))?;
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |setting, problem: &str| {
-            Err(ConfigError::Invalid {
-                setting,
-                problem: problem.into(),
-            })
-        };
+        let invalid = |setting, problem: &str| Err(ConfigError::Invalid { setting, problem: problem.into() });
+        validate_issuer(&self.server.issuer)
+            .map_err(|problem| ConfigError::Invalid { setting: "server.issuer", problem })?;
         if !self.database.url.is_postgres() && !self.database.url.is_sqlite() {
             return invalid("database.url", "must start with postgres:// or sqlite://");
         }
@@ -229,10 +240,7 @@ impl Settings {
             return invalid("tokens.refresh_lifetime_secs", "must be greater than 0");
         }
         if self.tokens.family_lifetime_secs < 0 {
-            return invalid(
-                "tokens.family_lifetime_secs",
-                "must be 0 (unlimited) or more",
-            );
+            return invalid("tokens.family_lifetime_secs", "must be 0 (unlimited) or more");
         }
         if self.tokens.replay_window_secs < 0 {
             return invalid("tokens.replay_window_secs", "must be 0 (strict) or more");
@@ -244,12 +252,34 @@ impl Settings {
             return invalid("server.body_limit_bytes", "must be at least 1024");
         }
         if self.security.argon2_memory_kib < 8 * 1024 || self.security.argon2_iterations == 0 {
-            return invalid(
-                "security.argon2_memory_kib",
-                "argon2id needs at least 8192 KiB and 1 iteration",
-            );
+            return invalid("security.argon2_memory_kib", "argon2id needs at least 8192 KiB and 1 iteration");
         }
         Ok(())
+    }
+}
+
+/// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is accepted for
+/// local use only (a loopback host).
+fn validate_issuer(issuer: &str) -> Result<(), String> {
+    if issuer.is_empty() {
+        return Ok(());
+    }
+    let url =
+        url::Url::parse(issuer).map_err(|_| "must be an absolute URL such as https://auth.example.com".to_owned())?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment (RFC 8414 section 2)".into());
+    }
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if local => Ok(()),
+        "http" => Err("must be https (plain http is allowed for localhost only)".into()),
+        _ => Err("must be an https URL".into()),
     }
 }
 

@@ -1,8 +1,11 @@
 //! The HTTP layer: it extracts and answers. One file per endpoint; the router and the layers that
 //! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics) live here.
 
+pub mod discovery;
 pub mod extract;
 pub mod health;
+pub mod introspect;
+pub mod metrics;
 pub mod revoke;
 pub mod token;
 
@@ -32,17 +35,9 @@ pub type AppState = Authority;
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let layers = ServiceBuilder::new()
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ]))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(make_span)
-                .on_request(())
-                .on_response(on_response),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(make_span).on_request(()).on_response(on_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(CatchPanicLayer::custom(|_| {
             OAuthError::server_error(anyhow::anyhow!("a handler panicked")).into_response()
@@ -52,11 +47,19 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.server.request_timeout_secs),
         ))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
-    Router::new()
+    let mut routes = Router::new()
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route("/docs", get(discovery::docs));
+    if settings.metrics.enabled && settings.metrics.listen.is_none() {
+        routes = routes.route("/metrics", get(metrics::metrics));
+    }
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .layer(layers)
         .with_state(state)
@@ -64,11 +67,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The request span: never headers, query strings or bodies — they may carry credentials.
 fn make_span(request: &Request<Body>) -> Span {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
     tracing::info_span!(
         "request",
         method = %request.method(),
@@ -81,18 +80,12 @@ fn make_span(request: &Request<Body>) -> Span {
 }
 
 fn on_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
-    tracing::info!(
-        status = response.status().as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        "response"
-    );
+    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
 }
 
 async fn not_found() -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
-        axum::Json(
-            serde_json::json!({"error": "not_found", "error_description": "no such endpoint"}),
-        ),
+        axum::Json(serde_json::json!({"error": "not_found", "error_description": "no such endpoint"})),
     )
 }

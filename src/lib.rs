@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod janitor;
+pub mod metrics;
 pub mod oauth;
 pub mod startup;
 pub mod store;

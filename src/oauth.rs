@@ -4,9 +4,12 @@
 pub mod client_auth;
 pub mod error;
 pub mod grants;
+pub mod introspection;
 pub mod issuer;
+pub mod metadata;
 pub mod params;
 pub mod password_hash;
+pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod scope;
@@ -30,6 +33,7 @@ pub struct Authority {
     pub hasher: Hasher,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The grant types oauthd implements (RFC 6749 §4.3, §4.4, §6).
@@ -41,11 +45,7 @@ pub enum GrantType {
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
-        GrantType::ClientCredentials,
-        GrantType::Password,
-        GrantType::RefreshToken,
-    ];
+    pub const ALL: [GrantType; 3] = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,10 +70,7 @@ impl Authority {
         if client.grant_types.iter().any(|g| g == grant.as_str()) {
             Ok(())
         } else {
-            Err(OAuthError::unauthorized_client(format!(
-                "this client may not use the {} grant",
-                grant.as_str()
-            )))
+            Err(OAuthError::unauthorized_client(format!("this client may not use the {} grant", grant.as_str())))
         }
     }
 }

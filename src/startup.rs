@@ -16,14 +16,9 @@ use crate::store::Store;
 
 /// Opens the configured database and applies migrations when `database.migrate_on_start` is set.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database)
-        .await
-        .context("cannot open the database")?;
+    let store = Store::connect(&settings.database).await.context("cannot open the database")?;
     if settings.database.migrate_on_start {
-        store
-            .migrate()
-            .await
-            .context("cannot migrate the database")?;
+        store.migrate().await.context("cannot migrate the database")?;
     }
     Ok(store)
 }
@@ -31,17 +26,14 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// The protocol core over an open store.
 pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Authority> {
     let hasher = Hasher::new(&settings.security)?;
-    Ok(Authority {
-        store,
-        hasher,
-        clock,
-        settings: Arc::new(settings),
-    })
+    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics: Arc::default() })
 }
 
 pub struct Application {
     listener: TcpListener,
     port: u16,
+    /// The separate `/metrics` listener, when `metrics.listen` is set.
+    metrics_listener: Option<TcpListener>,
     authority: Authority,
 }
 
@@ -51,30 +43,35 @@ impl Application {
         Application::with_store(settings, store, clock).await
     }
 
-    pub async fn with_store(
-        settings: Settings,
-        store: Store,
-        clock: Clock,
-    ) -> anyhow::Result<Application> {
+    pub async fn with_store(mut settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(settings.server.listen)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (server.listen)",
-                    settings.server.listen
-                )
-            })?;
-        let port = listener.local_addr()?.port();
+            .with_context(|| format!("cannot listen on {} (server.listen)", settings.server.listen))?;
+        let bound = listener.local_addr()?;
+        let port = bound.port();
+        if settings.server.issuer.is_empty() {
+            // Local use: the issuer is where this listener actually is (port 0 resolved).
+            settings.server.issuer = format!("http://{bound}");
+        }
+        let metrics_listener = match settings.metrics.listen.filter(|_| settings.metrics.enabled) {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?,
+            ),
+            None => None,
+        };
         let authority = authority(settings, store, clock)?;
-        Ok(Application {
-            listener,
-            port,
-            authority,
-        })
+        Ok(Application { listener, port, metrics_listener, authority })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener, if any.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn authority(&self) -> &Authority {
@@ -88,15 +85,24 @@ impl Application {
 
     /// Serves until `stop` completes, then drains in-flight requests for at most
     /// `server.shutdown_grace_secs`.
-    pub async fn run_until(
-        self,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.authority.settings.server.shutdown_grace_secs);
         let store = self.authority.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, database = store.backend_name(), "oauthd listening");
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let janitor = crate::janitor::spawn(self.authority.clone());
+        if let Some(listener) = self.metrics_listener {
+            let mut stopping = stopping_rx.clone();
+            let metrics = axum::serve(listener, crate::http::metrics::router(self.authority.clone()))
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|stopping| *stopping).await;
+                });
+            tokio::spawn(async move {
+                if let Err(e) = metrics.await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            });
+        }
         let app = crate::http::router(self.authority);
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             stop.await;

@@ -17,7 +17,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseSettings;
 
-pub use clients::{ClientRecord, NewClient};
+pub use clients::{ClientPolicy, ClientRecord, ClientUpdate, NewClient};
 pub use tokens::{NewFamily, NewToken, TokenKind, TokenRecord};
 pub use users::UserRecord;
 
@@ -43,10 +43,7 @@ impl StoreError {
         let StoreError::Database(sqlx::Error::Database(e)) = self else {
             return false;
         };
-        matches!(
-            e.code().as_deref(),
-            Some("40001" | "40P01" | "5" | "6" | "517")
-        )
+        matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6" | "517"))
     }
 }
 
@@ -87,28 +84,18 @@ impl Store {
         let url = settings.url.expose();
         let acquire = Duration::from_secs(settings.acquire_timeout_secs);
         let backend = if settings.url.is_postgres() {
-            let options = PgConnectOptions::from_str(url).map_err(|_| {
-                StoreError::Open("database.url is not a valid PostgreSQL URL".into())
-            })?;
-            let max = if settings.max_connections == 0 {
-                10
-            } else {
-                settings.max_connections
-            };
-            let pool = PgPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(acquire)
-                .connect_with(options)
-                .await?;
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|_| StoreError::Open("database.url is not a valid PostgreSQL URL".into()))?;
+            let max = if settings.max_connections == 0 { 10 } else { settings.max_connections };
+            let pool = PgPoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
             Backend::Postgres(pool)
         } else {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
             if let Some(dir) = options.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Open(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Open(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
             let options = options
@@ -119,16 +106,9 @@ impl Store {
                 .foreign_keys(true);
             // One connection: SQLite has one writer at a time, and a single connection never
             // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
-            let max = if settings.max_connections == 0 {
-                1
-            } else {
-                settings.max_connections
-            };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(acquire)
-                .connect_with(options)
-                .await?;
+            let max = if settings.max_connections == 0 { 1 } else { settings.max_connections };
+            let pool =
+                SqlitePoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
             Backend::Sqlite(pool)
         };
         Ok(Store { backend })
@@ -145,10 +125,7 @@ impl Store {
 
     /// One round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("select 1")
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -171,8 +148,5 @@ impl Store {
 
 /// Splits a space-separated list column.
 pub(crate) fn split_list(s: &str) -> Vec<String> {
-    s.split(' ')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{is_vschar_text, AdminError};
 use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType};
-use crate::store::{ClientRecord, NewClient, StoreError};
+use crate::store::{ClientRecord, ClientUpdate, NewClient, StoreError};
 
 /// What an operator asks for when creating a client.
 #[derive(Debug, Default, Clone)]
@@ -23,6 +23,25 @@ pub struct ClientSpec {
     pub default_scopes: Option<Vec<String>>,
     /// An existing secret to import (for migrating clients); generated when `None`.
     pub secret: Option<SecretString>,
+    /// A resource server: may introspect tokens issued to any client.
+    pub introspect: bool,
+}
+
+/// Changes to a client; `None` leaves an attribute as it is. For policy values, `Some(None)`
+/// returns the attribute to the server-wide default.
+#[derive(Debug, Default, Clone)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    pub introspect: Option<bool>,
+    pub access_lifetime_secs: Option<Option<i64>>,
+    pub refresh_lifetime_secs: Option<Option<i64>>,
+    pub family_lifetime_secs: Option<Option<i64>>,
+    pub rotate_refresh_tokens: Option<Option<bool>>,
+    pub replay_window_secs: Option<Option<i64>>,
+    pub client_credentials_refresh: Option<Option<bool>>,
 }
 
 /// The result of creating a client: the secret is shown this once and never stored.
@@ -38,9 +57,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
     let client_id = match spec.client_id {
         Some(id) => {
             if id.is_empty() || id.len() > 255 || !is_vschar_text(&id) {
-                return Err(AdminError::Invalid(
-                    "client id must be 1-255 printable ASCII characters".into(),
-                ));
+                return Err(AdminError::Invalid("client id must be 1-255 printable ASCII characters".into()));
             }
             id
         }
@@ -56,9 +73,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         None => scopes.clone(),
     };
     if !Scope::from_list(&default_scopes).is_subset(&Scope::from_list(&scopes)) {
-        return Err(AdminError::Invalid(
-            "default scopes must be among the client's scopes".into(),
-        ));
+        return Err(AdminError::Invalid("default scopes must be among the client's scopes".into()));
     }
     let secret = match spec.secret {
         Some(s) => {
@@ -87,18 +102,92 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         StoreError::Duplicate => AdminError::AlreadyExists(format!("client {client_id}")),
         e => e.into(),
     })?;
+    if spec.introspect {
+        update(auth, &client_id, ClientChanges { introspect: Some(true), ..ClientChanges::default() }).await?;
+    }
     let client = find(auth, &client_id).await?;
-    Ok(CreatedClient {
-        client,
-        client_secret: secret,
-    })
+    Ok(CreatedClient { client, client_secret: secret })
+}
+
+/// Applies changes to a client and returns it as stored. Tokens already issued keep the expiry
+/// they were issued with; the new policy applies from the next grant or refresh.
+pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -> Result<ClientRecord, AdminError> {
+    let current = find(auth, client_id).await?;
+    let name = changes.name.unwrap_or(current.name);
+    if name.trim().is_empty() {
+        return Err(AdminError::Invalid("a client needs a name".into()));
+    }
+    let grant_types = match changes.grant_types {
+        Some(g) => validate_grant_types(&g)?,
+        None => current.grant_types,
+    };
+    let scopes = match changes.scopes {
+        Some(s) => validate_scopes(&s)?,
+        None => current.scopes,
+    };
+    let default_scopes = match changes.default_scopes {
+        Some(d) => validate_scopes(&d)?,
+        None => current.default_scopes.into_iter().filter(|d| scopes.contains(d)).collect(),
+    };
+    if !Scope::from_list(&default_scopes).is_subset(&Scope::from_list(&scopes)) {
+        return Err(AdminError::Invalid("default scopes must be among the client's scopes".into()));
+    }
+    let mut policy = current.policy;
+    let set = |target: &mut Option<i64>, change: Option<Option<i64>>, what: &str, min: i64| {
+        if let Some(value) = change {
+            if value.is_some_and(|v| v < min) {
+                return Err(AdminError::Invalid(format!("{what} must be at least {min}")));
+            }
+            *target = value;
+        }
+        Ok(())
+    };
+    set(&mut policy.access_lifetime_secs, changes.access_lifetime_secs, "the access token lifetime", 1)?;
+    set(&mut policy.refresh_lifetime_secs, changes.refresh_lifetime_secs, "the refresh token lifetime", 1)?;
+    set(&mut policy.family_lifetime_secs, changes.family_lifetime_secs, "the family lifetime", 0)?;
+    set(&mut policy.replay_window_secs, changes.replay_window_secs, "the replay window", 0)?;
+    if let Some(rotate) = changes.rotate_refresh_tokens {
+        policy.rotate_refresh_tokens = rotate;
+    }
+    if let Some(issue) = changes.client_credentials_refresh {
+        policy.client_credentials_refresh = issue;
+    }
+    let update = ClientUpdate {
+        name: name.trim(),
+        grant_types: &grant_types,
+        scopes: &scopes,
+        default_scopes: &default_scopes,
+        policy: &policy,
+        introspect: changes.introspect.unwrap_or(current.introspect),
+        now: auth.clock.now(),
+    };
+    if !auth.store.update_client(client_id, &update).await? {
+        return Err(AdminError::NotFound(format!("client {client_id}")));
+    }
+    find(auth, client_id).await
+}
+
+/// Disables a client — it can no longer authenticate and every token issued to it is revoked —
+/// or enables it again (revoked tokens stay revoked).
+pub async fn set_disabled(auth: &Authority, client_id: &str, disabled: bool) -> Result<(), AdminError> {
+    let now = auth.clock.now();
+    if !auth.store.set_client_disabled(client_id, disabled.then_some(now), now).await? {
+        return Err(AdminError::NotFound(format!("client {client_id}")));
+    }
+    if disabled {
+        auth.store.revoke_client_families(client_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Revokes every token issued to a client (after a leaked secret). Returns the grants revoked.
+pub async fn revoke_tokens(auth: &Authority, client_id: &str) -> Result<u64, AdminError> {
+    find(auth, client_id).await?;
+    Ok(auth.store.revoke_client_families(client_id, auth.clock.now()).await?)
 }
 
 pub async fn find(auth: &Authority, client_id: &str) -> Result<ClientRecord, AdminError> {
-    auth.store
-        .find_client(client_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
+    auth.store.find_client(client_id).await?.ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
 }
 
 pub async fn list(auth: &Authority) -> Result<Vec<ClientRecord>, AdminError> {
@@ -114,35 +203,30 @@ pub async fn delete(auth: &Authority, client_id: &str) -> Result<(), AdminError>
     }
 }
 
-/// Generates and stores a new secret; the old one stops working at once.
-pub async fn rotate_secret(auth: &Authority, client_id: &str) -> Result<SecretString, AdminError> {
+/// Generates and stores a new secret; the old one stops working at once. Tokens already issued
+/// stay valid unless `revoke_tokens`.
+pub async fn rotate_secret(auth: &Authority, client_id: &str, revoke_tokens: bool) -> Result<SecretString, AdminError> {
     let secret = SecretString::from(random_text(32));
     let hash = auth.hasher.hash(secret.expose_secret())?;
-    if auth
-        .store
-        .set_client_secret(client_id, &hash, auth.clock.now())
-        .await?
-    {
-        Ok(secret)
-    } else {
-        Err(AdminError::NotFound(format!("client {client_id}")))
+    let now = auth.clock.now();
+    if !auth.store.set_client_secret(client_id, &hash, now).await? {
+        return Err(AdminError::NotFound(format!("client {client_id}")));
     }
+    if revoke_tokens {
+        auth.store.revoke_client_families(client_id, now).await?;
+    }
+    Ok(secret)
 }
 
 fn validate_grant_types(grant_types: &[String]) -> Result<Vec<String>, AdminError> {
     if grant_types.is_empty() {
-        return Err(AdminError::Invalid(
-            "a client needs at least one --grant-type".into(),
-        ));
+        return Err(AdminError::Invalid("a client needs at least one --grant-type".into()));
     }
     let mut out = Vec::new();
     for g in grant_types {
         let Some(grant) = GrantType::parse(g) else {
             let known: Vec<_> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-            return Err(AdminError::Invalid(format!(
-                "unknown grant type {g:?}; known: {}",
-                known.join(", ")
-            )));
+            return Err(AdminError::Invalid(format!("unknown grant type {g:?}; known: {}", known.join(", "))));
         };
         if !out.iter().any(|o| o == grant.as_str()) {
             out.push(grant.as_str().to_owned());
@@ -153,14 +237,8 @@ fn validate_grant_types(grant_types: &[String]) -> Result<Vec<String>, AdminErro
 
 fn validate_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
     let joined = scopes.join(" ");
-    let scope = Scope::parse(&joined)
-        .map_err(|_| AdminError::Invalid(format!("invalid scope in {joined:?}")))?;
-    Ok(scope
-        .to_string()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect())
+    let scope = Scope::parse(&joined).map_err(|_| AdminError::Invalid(format!("invalid scope in {joined:?}")))?;
+    Ok(scope.to_string().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
 /// `bytes` random bytes from the OS CSPRNG as URL-safe base64.

@@ -18,28 +18,19 @@ impl<S: Send + Sync> FromRequest<S> for OAuthRequest {
     type Rejection = OAuthError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let content_type =
+            request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let media_type = content_type.split(';').next().unwrap_or_default().trim();
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request(
                 "the request must use Content-Type application/x-www-form-urlencoded",
             ));
         }
-        let authorization = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes().to_vec());
-        let body = Bytes::from_request(request, state).await.map_err(|_| {
-            OAuthError::invalid_request("the request body is too large or could not be read")
-        })?;
+        let authorization = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| OAuthError::invalid_request("the request body is too large or could not be read"))?;
         let params = Params::parse(&body)?;
-        Ok(OAuthRequest {
-            authorization,
-            params,
-        })
+        Ok(OAuthRequest { authorization, params })
     }
 }

@@ -13,16 +13,10 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(auth): State<AppState>) -> (StatusCode, Json<Value>) {
     match auth.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "database": auth.store.backend_name()})),
-        ),
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "database": auth.store.backend_name()}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"})))
         }
     }
 }

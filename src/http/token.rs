@@ -9,13 +9,8 @@ use super::extract::OAuthRequest;
 use super::AppState;
 use crate::oauth::OAuthError;
 
-pub async fn token(
-    State(auth): State<AppState>,
-    request: OAuthRequest,
-) -> Result<Response, OAuthError> {
-    let answer = auth
-        .token_request(request.authorization.as_deref(), &request.params)
-        .await?;
+pub async fn token(State(auth): State<AppState>, request: OAuthRequest) -> Result<Response, OAuthError> {
+    let answer = auth.token_request(request.authorization.as_deref(), &request.params).await?;
     tracing::Span::current().record("outcome", "issued");
     Ok(no_store(Json(answer).into_response()))
 }

@@ -32,18 +32,13 @@ pub struct ClientCredentials {
 
 impl std::fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
+        f.debug_struct("ClientCredentials").field("client_id", &self.client_id).finish_non_exhaustive()
     }
 }
 
 impl ClientCredentials {
     /// Reads the credentials from the `Authorization` header value and the body parameters.
-    pub fn from_request(
-        authorization: Option<&[u8]>,
-        params: &Params,
-    ) -> Result<ClientCredentials, OAuthError> {
+    pub fn from_request(authorization: Option<&[u8]>, params: &Params) -> Result<ClientCredentials, OAuthError> {
         let post_secret = params.get("client_secret");
         let post_id = params.get("client_id");
         let Some(header) = authorization else {
@@ -53,13 +48,8 @@ impl ClientCredentials {
                     secret: SecretString::from(secret.to_owned()),
                     via_basic: false,
                 }),
-                (None, Some(_)) => Err(OAuthError::invalid_request(
-                    "`client_secret` was sent without `client_id`",
-                )),
-                _ => Err(
-                    OAuthError::invalid_client("client authentication is required")
-                        .with_basic_challenge(true),
-                ),
+                (None, Some(_)) => Err(OAuthError::invalid_request("`client_secret` was sent without `client_id`")),
+                _ => Err(OAuthError::invalid_client("client authentication is required").with_basic_challenge(true)),
             };
         };
         let (client_id, secret) = parse_basic(header).map_err(|e| e.with_basic_challenge(true))?;
@@ -69,15 +59,9 @@ impl ClientCredentials {
             ));
         }
         if post_id.is_some_and(|id| id != client_id) {
-            return Err(OAuthError::invalid_request(
-                "`client_id` does not match the Basic credentials",
-            ));
+            return Err(OAuthError::invalid_request("`client_id` does not match the Basic credentials"));
         }
-        Ok(ClientCredentials {
-            client_id,
-            secret,
-            via_basic: true,
-        })
+        Ok(ClientCredentials { client_id, secret, via_basic: true })
     }
 }
 
@@ -86,15 +70,9 @@ fn parse_basic(header: &[u8]) -> Result<(String, SecretString), OAuthError> {
     let value = std::str::from_utf8(header).map_err(|_| bad())?.trim_start();
     let (scheme, rest) = value.split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client(
-            "only HTTP Basic client authentication is supported",
-        ));
+        return Err(OAuthError::invalid_client("only HTTP Basic client authentication is supported"));
     }
-    let encoded = rest
-        .trim_start()
-        .split([',', ' '])
-        .next()
-        .unwrap_or_default();
+    let encoded = rest.trim_start().split([',', ' ']).next().unwrap_or_default();
     let decoded = BASE64_ANY_PADDING.decode(encoded).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
@@ -109,10 +87,7 @@ fn parse_basic(header: &[u8]) -> Result<(String, SecretString), OAuthError> {
 /// Reverses `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
 fn form_decode(s: &str) -> Option<String> {
     let plus_as_space = s.replace('+', " ");
-    percent_decode_str(&plus_as_space)
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
+    percent_decode_str(&plus_as_space).decode_utf8().ok().map(|c| c.into_owned())
 }
 
 /// Authenticates the client: one lookup, one argon2id verification (against a dummy hash when
@@ -124,18 +99,24 @@ pub async fn authenticate(
     credentials: &ClientCredentials,
 ) -> Result<ClientRecord, OAuthError> {
     let client = store.find_client(&credentials.client_id).await?;
-    let matched = hasher
-        .verify(
-            credentials.secret.expose_secret(),
-            client.as_ref().map(|c| c.secret_hash.as_str()),
-        )
-        .await?;
+    let matched =
+        hasher.verify(credentials.secret.expose_secret(), client.as_ref().map(|c| c.secret_hash.as_str())).await?;
     match client {
-        Some(client) if matched => Ok(client),
+        Some(client) if matched && client.disabled_at.is_none() => Ok(client),
         _ => {
             tracing::info!(client_id = %credentials.client_id, "client authentication failed");
-            Err(OAuthError::invalid_client("client authentication failed")
-                .with_basic_challenge(credentials.via_basic))
+            Err(OAuthError::invalid_client("client authentication failed").with_basic_challenge(credentials.via_basic))
         }
+    }
+}
+
+impl super::Authority {
+    /// [`authenticate`] with the failure counted in the metrics.
+    pub async fn authenticate_client(&self, credentials: &ClientCredentials) -> Result<ClientRecord, OAuthError> {
+        let result = authenticate(&self.store, &self.hasher, credentials).await;
+        if result.as_ref().is_err_and(|e| e.code == super::ErrorCode::InvalidClient) {
+            self.metrics.client_auth_failures.inc();
+        }
+        result
     }
 }

@@ -64,12 +64,7 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        OAuthError {
-            code,
-            description: description.into(),
-            cause: None,
-            basic_challenge: false,
-        }
+        OAuthError { code, description: description.into(), cause: None, basic_challenge: false }
     }
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
@@ -89,10 +84,7 @@ impl OAuthError {
     pub fn server_error(cause: impl Into<anyhow::Error>) -> Self {
         OAuthError {
             cause: Some(cause.into()),
-            ..Self::new(
-                ErrorCode::ServerError,
-                "the server could not complete the request",
-            )
+            ..Self::new(ErrorCode::ServerError, "the server could not complete the request")
         }
     }
     pub fn with_basic_challenge(mut self, yes: bool) -> Self {
@@ -106,10 +98,7 @@ impl From<StoreError> for OAuthError {
         if matches!(e, StoreError::Database(sqlx::Error::PoolTimedOut)) {
             return OAuthError {
                 cause: Some(e.into()),
-                ..Self::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "the server is busy; try again",
-                )
+                ..Self::new(ErrorCode::TemporarilyUnavailable, "the server is busy; try again")
             };
         }
         OAuthError::server_error(e)
@@ -131,10 +120,7 @@ impl IntoResponse for OAuthError {
             tracing::info!(error = self.code.as_str(), "request refused");
         }
         tracing::Span::current().record("outcome", self.code.as_str());
-        let body = ErrorBody {
-            error: self.code.as_str(),
-            error_description: &self.description,
-        };
+        let body = ErrorBody { error: self.code.as_str(), error_description: &self.description };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -5,7 +5,7 @@ pub mod client_credentials;
 pub mod password;
 pub mod refresh_token;
 
-use super::client_auth::{authenticate, ClientCredentials};
+use super::client_auth::ClientCredentials;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::{Authority, GrantType, TokenResponse};
@@ -22,7 +22,7 @@ impl Authority {
         span.record("grant_type", printable(grant_type));
         let credentials = ClientCredentials::from_request(authorization, params)?;
         span.record("client_id", credentials.client_id.as_str());
-        let client = authenticate(&self.store, &self.hasher, &credentials).await?;
+        let client = self.authenticate_client(&credentials).await?;
         let Some(grant) = GrantType::parse(grant_type) else {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -40,8 +40,5 @@ impl Authority {
 
 /// A client-chosen string fit for a log field: short and printable.
 fn printable(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(40)
-        .collect()
+    s.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
 }

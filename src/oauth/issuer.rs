@@ -8,6 +8,7 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 use super::error::OAuthError;
+use super::policy::Policy;
 use super::scope::Scope;
 use super::token_format::{mint, Minted};
 use super::{Authority, GrantType};
@@ -60,29 +61,28 @@ pub struct Expiries {
     pub refresh: UnixTime,
 }
 
-impl Authority {
-    pub(crate) fn expiries(&self, now: UnixTime, family_expires_at: Option<UnixTime>) -> Expiries {
-        let t = &self.settings.tokens;
+impl Expiries {
+    pub(crate) fn new(policy: &Policy, now: UnixTime, family_expires_at: Option<UnixTime>) -> Expiries {
         let cap = family_expires_at.unwrap_or(UnixTime::MAX);
         Expiries {
-            access: (now + t.access_lifetime_secs).min(cap),
-            refresh: (now + t.refresh_lifetime_secs).min(cap),
+            access: (now + policy.access_lifetime_secs).min(cap),
+            refresh: (now + policy.refresh_lifetime_secs).min(cap),
         }
     }
+}
 
+impl Authority {
     /// Issues a new grant family with its first tokens.
     pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
-        let family_lifetime = self.settings.tokens.family_lifetime_secs;
+        let policy = Policy::for_client(&self.settings.tokens, grant.client);
+        let family_lifetime = policy.family_lifetime_secs;
         let family_expires_at = (family_lifetime > 0).then(|| now + family_lifetime);
-        let expiries = self.expiries(now, family_expires_at);
+        let expiries = Expiries::new(&policy, now, family_expires_at);
         let scope = grant.scope.to_string();
         let family_id = uuid::Uuid::new_v4().simple().to_string();
-        let with_refresh = grant
-            .client
-            .grant_types
-            .iter()
-            .any(|g| g == GrantType::RefreshToken.as_str());
+        let with_refresh = grant.client.grant_types.iter().any(|g| g == GrantType::RefreshToken.as_str())
+            && (grant.grant_type != GrantType::ClientCredentials || policy.client_credentials_refresh);
 
         let access = mint(TokenKind::Access);
         let refresh = with_refresh.then(|| mint(TokenKind::Refresh));
@@ -111,24 +111,13 @@ impl Authority {
             created_at: now,
             expires_at: family_expires_at,
         };
-        self.store
-            .insert_grant(&family, &access_row, refresh_row.as_ref())
-            .await?;
+        self.store.insert_grant(&family, &access_row, refresh_row.as_ref()).await?;
+        self.metrics.issued(grant.grant_type.as_str());
         tracing::info!(family_id = %family_id, refresh = with_refresh, "tokens issued");
         Ok(response(access, expiries.access - now, refresh, scope))
     }
 }
 
-pub(crate) fn response(
-    access: Minted,
-    expires_in: i64,
-    refresh: Option<Minted>,
-    scope: String,
-) -> TokenResponse {
-    TokenResponse {
-        access_token: access.token,
-        expires_in,
-        refresh_token: refresh.map(|r| r.token),
-        scope,
-    }
+pub(crate) fn response(access: Minted, expires_in: i64, refresh: Option<Minted>, scope: String) -> TokenResponse {
+    TokenResponse { access_token: access.token, expires_in, refresh_token: refresh.map(|r| r.token), scope }
 }

@@ -24,10 +24,7 @@ impl Params {
         let mut map = HashMap::with_capacity(pairs.len());
         for (name, value) in pairs {
             if map.contains_key(&name) {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{}` is repeated",
-                    printable(&name)
-                )));
+                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
             }
             map.insert(name, value);
         }
@@ -36,23 +33,15 @@ impl Params {
 
     /// A parameter's value; an empty value counts as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     pub fn require(&self, name: &'static str) -> Result<&str, OAuthError> {
-        self.get(name).ok_or_else(|| {
-            OAuthError::invalid_request(format!("the `{name}` parameter is missing"))
-        })
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("the `{name}` parameter is missing")))
     }
 }
 
 /// A parameter name fit to echo in an error description: short and printable.
 fn printable(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(40)
-        .collect()
+    name.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
 }

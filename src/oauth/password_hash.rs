@@ -32,17 +32,10 @@ struct Inner {
 
 impl Hasher {
     pub fn new(settings: &SecuritySettings) -> anyhow::Result<Hasher> {
-        let params = Params::new(
-            settings.argon2_memory_kib,
-            settings.argon2_iterations,
-            1,
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
+        let params = Params::new(settings.argon2_memory_kib, settings.argon2_iterations, 1, None)
+            .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let running = match settings.max_concurrent_hashes {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             n => n,
         };
         let dummy = hash_with(&params, &uuid::Uuid::new_v4().to_string())?;
@@ -82,10 +75,7 @@ impl Hasher {
 }
 
 fn busy() -> OAuthError {
-    OAuthError::new(
-        ErrorCode::TemporarilyUnavailable,
-        "too many authentication attempts in progress; try again",
-    )
+    OAuthError::new(ErrorCode::TemporarilyUnavailable, "too many authentication attempts in progress; try again")
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {
@@ -106,7 +96,5 @@ fn verify_blocking(phc: &str, secret: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(secret.as_bytes(), &parsed)
-        .is_ok()
+    Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok()
 }

@@ -30,9 +30,7 @@ struct Sealed {
 
 fn cipher(presented_refresh_token: &str) -> Option<ChaCha20Poly1305> {
     let mut key = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(SALT), presented_refresh_token.as_bytes())
-        .expand(b"response key", &mut key)
-        .ok()?;
+    Hkdf::<Sha256>::new(Some(SALT), presented_refresh_token.as_bytes()).expand(b"response key", &mut key).ok()?;
     Some(ChaCha20Poly1305::new(Key::from_slice(&key)))
 }
 
@@ -63,13 +61,7 @@ pub fn seal(
     OsRng.fill_bytes(&mut nonce);
     let aad = associated_data(client_id, requested_scope);
     let sealed = cipher(presented_refresh_token)?
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext.expose_secret().as_bytes(),
-                aad: &aad,
-            },
-        )
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.expose_secret().as_bytes(), aad: &aad })
         .ok()?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
@@ -91,13 +83,7 @@ pub fn open(
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
     let aad = associated_data(client_id, requested_scope);
     let plaintext = cipher(presented_refresh_token)?
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: &aad,
-            },
-        )
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
         .ok()?;
     let plain: Sealed = serde_json::from_slice(&plaintext).ok()?;
     Some(TokenResponse {

@@ -9,10 +9,11 @@
 //! authorization grant", §2.1); an access token only itself. Unknown and already invalid tokens
 //! answer 200 as well ("invalid tokens do not cause an error response", §2.2).
 
-use super::client_auth::{authenticate, ClientCredentials};
+use super::client_auth::ClientCredentials;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::Authority;
+use crate::metrics::KindLabel;
 use crate::store::TokenKind;
 
 /// What a revocation did.
@@ -35,7 +36,7 @@ impl Authority {
     ) -> Result<Revoked, OAuthError> {
         let credentials = ClientCredentials::from_request(authorization, params)?;
         tracing::Span::current().record("client_id", credentials.client_id.as_str());
-        let client = authenticate(&self.store, &self.hasher, &credentials).await?;
+        let client = self.authenticate_client(&credentials).await?;
         let token = params.require("token")?;
         match params.get("token_type_hint") {
             None | Some("access_token" | "refresh_token") => {}
@@ -53,12 +54,11 @@ impl Authority {
     /// (an operator), any token is revoked.
     pub async fn revoke(&self, token: &str, owner: Option<&str>) -> Result<Revoked, OAuthError> {
         let Some((kind, record)) = self.find_token(token).await? else {
+            self.metrics.revocations.get_or_create(&KindLabel { kind: "unknown" }).inc();
             return Ok(Revoked::Unknown);
         };
         if owner.is_some_and(|owner| owner != record.client_id) {
-            return Err(OAuthError::unauthorized_client(
-                "the token was not issued to this client",
-            ));
+            return Err(OAuthError::unauthorized_client("the token was not issued to this client"));
         }
         let now = self.clock.now();
         let revoked = match kind {
@@ -67,13 +67,16 @@ impl Authority {
                 Revoked::Family
             }
             TokenKind::Access => {
-                self.store
-                    .revoke_token(&crate::oauth::token_format::digest(token), now)
-                    .await?;
+                self.store.revoke_token(&crate::oauth::token_format::digest(token), now).await?;
                 Revoked::AccessToken
             }
         };
         tracing::info!(family_id = %record.family_id, kind = kind.as_str(), "token revoked");
+        let kind = match kind {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        };
+        self.metrics.revocations.get_or_create(&KindLabel { kind }).inc();
         Ok(revoked)
     }
 }

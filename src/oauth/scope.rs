@@ -15,9 +15,7 @@ impl Scope {
         let mut set = BTreeSet::new();
         for token in text.split(' ').filter(|t| !t.is_empty()) {
             if !token.bytes().all(is_scope_char) {
-                return Err(OAuthError::invalid_scope(
-                    "the scope is malformed (RFC 6749 section 3.3)",
-                ));
+                return Err(OAuthError::invalid_scope("the scope is malformed (RFC 6749 section 3.3)"));
             }
             set.insert(token.to_owned());
         }
@@ -39,20 +37,14 @@ impl Scope {
     /// The scope a grant asks for, checked against what the client may have. Without a `scope`
     /// parameter the client's default scopes apply (RFC 6749 §3.3: "process the request using a
     /// pre-defined default value").
-    pub fn for_client(
-        requested: Option<&str>,
-        allowed: &[String],
-        defaults: &[String],
-    ) -> Result<Scope, OAuthError> {
+    pub fn for_client(requested: Option<&str>, allowed: &[String], defaults: &[String]) -> Result<Scope, OAuthError> {
         let allowed = Scope::from_list(allowed);
         let Some(text) = requested else {
             return Ok(Scope::from_list(defaults));
         };
         let scope = Scope::parse(text)?;
         if !scope.is_subset(&allowed) {
-            return Err(OAuthError::invalid_scope(
-                "the requested scope exceeds the scope granted to this client",
-            ));
+            return Err(OAuthError::invalid_scope("the requested scope exceeds the scope granted to this client"));
         }
         Ok(scope)
     }

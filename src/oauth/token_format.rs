@@ -44,10 +44,7 @@ pub fn mint(kind: TokenKind) -> Minted {
     let check = checksum(&token);
     token.push_str(&check);
     let digest = digest(&token);
-    Minted {
-        token: SecretString::from(token),
-        digest,
-    }
+    Minted { token: SecretString::from(token), digest }
 }
 
 fn checksum(head: &str) -> String {
@@ -75,17 +72,11 @@ pub fn parse(token: &str) -> Option<(TokenKind, Digest)> {
     };
     let (head, check) = token.split_at(TOKEN_LEN - CHECK_LEN);
     let body = &head[4..];
-    if !body
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return None;
     }
     let expected = checksum(head);
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        expected.as_bytes(),
-        check.as_bytes(),
-    )) {
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), check.as_bytes())) {
         return None;
     }
     Some((kind, digest(token)))

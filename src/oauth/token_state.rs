@@ -38,10 +38,7 @@ pub fn check(record: &TokenRecord, now: UnixTime) -> Result<(), Inactive> {
 impl Authority {
     /// Finds a token by its text: a format and checksum check first (no database read for
     /// anything damaged), then one lookup by digest.
-    pub async fn find_token(
-        &self,
-        token: &str,
-    ) -> Result<Option<(TokenKind, TokenRecord)>, OAuthError> {
+    pub async fn find_token(&self, token: &str) -> Result<Option<(TokenKind, TokenRecord)>, OAuthError> {
         let Some((kind, digest)) = token_format::parse(token) else {
             return Ok(None);
         };
@@ -50,10 +47,7 @@ impl Authority {
     }
 
     /// The token's record when it is active now, or why it is not.
-    pub async fn active_token(
-        &self,
-        token: &str,
-    ) -> Result<Result<(TokenKind, TokenRecord), Inactive>, OAuthError> {
+    pub async fn active_token(&self, token: &str) -> Result<Result<(TokenKind, TokenRecord), Inactive>, OAuthError> {
         let Some((kind, record)) = self.find_token(token).await? else {
             return Ok(Err(Inactive::Unknown));
         };

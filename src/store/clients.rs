@@ -15,6 +15,32 @@ pub struct ClientRecord {
     pub default_scopes: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    pub policy: ClientPolicy,
+    /// A resource server: may introspect tokens issued to any client.
+    pub introspect: bool,
+    pub disabled_at: Option<UnixTime>,
+}
+
+/// Per-client overrides of the server-wide token policy; `None` means "the config default".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientPolicy {
+    pub access_lifetime_secs: Option<i64>,
+    pub refresh_lifetime_secs: Option<i64>,
+    pub family_lifetime_secs: Option<i64>,
+    pub rotate_refresh_tokens: Option<bool>,
+    pub replay_window_secs: Option<i64>,
+    pub client_credentials_refresh: Option<bool>,
+}
+
+/// Every changeable attribute of a client, written at once by [`Store::update_client`].
+pub struct ClientUpdate<'a> {
+    pub name: &'a str,
+    pub grant_types: &'a [String],
+    pub scopes: &'a [String],
+    pub default_scopes: &'a [String],
+    pub policy: &'a ClientPolicy,
+    pub introspect: bool,
+    pub now: UnixTime,
 }
 
 impl std::fmt::Debug for ClientRecord {
@@ -50,6 +76,14 @@ struct ClientRow {
     default_scopes: String,
     created_at: i64,
     updated_at: i64,
+    access_lifetime_secs: Option<i64>,
+    refresh_lifetime_secs: Option<i64>,
+    family_lifetime_secs: Option<i64>,
+    rotate_refresh_tokens: Option<bool>,
+    replay_window_secs: Option<i64>,
+    client_credentials_refresh: Option<bool>,
+    introspect: bool,
+    disabled_at: Option<i64>,
 }
 
 impl From<ClientRow> for ClientRecord {
@@ -64,11 +98,23 @@ impl From<ClientRow> for ClientRecord {
             default_scopes: split_list(&r.default_scopes),
             created_at: r.created_at,
             updated_at: r.updated_at,
+            policy: ClientPolicy {
+                access_lifetime_secs: r.access_lifetime_secs,
+                refresh_lifetime_secs: r.refresh_lifetime_secs,
+                family_lifetime_secs: r.family_lifetime_secs,
+                rotate_refresh_tokens: r.rotate_refresh_tokens,
+                replay_window_secs: r.replay_window_secs,
+                client_credentials_refresh: r.client_credentials_refresh,
+            },
+            introspect: r.introspect,
+            disabled_at: r.disabled_at,
         }
     }
 }
 
-const COLUMNS: &str = "client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, created_at, updated_at";
+const COLUMNS: &str = "client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, \
+     created_at, updated_at, access_lifetime_secs, refresh_lifetime_secs, family_lifetime_secs, \
+     rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at";
 
 impl Store {
     /// Inserts a client; [`StoreError::Duplicate`] when the id is taken.
@@ -93,31 +139,25 @@ impl Store {
 
     pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let sql = format!("select {COLUMNS} from client where client_id = $1");
-        let row = on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql)
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row =
+            on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(pool).await)?;
         Ok(row.map(ClientRecord::from))
     }
 
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
         let sql = format!("select {COLUMNS} from client order by client_id");
-        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql)
-            .fetch_all(pool)
-            .await)?;
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(ClientRecord::from).collect())
     }
 
     /// Deletes a client and, by cascade, every grant family and token it holds.
     /// Returns whether a client was deleted.
     pub async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query(
-            "delete from client where client_id = $1"
-        )
-        .bind(client_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = on_pool!(self, |pool| sqlx::query("delete from client where client_id = $1")
+            .bind(client_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
@@ -134,6 +174,55 @@ impl Store {
         )
         .bind(client_id)
         .bind(secret_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Replaces a client's changeable attributes and bumps its secret version, so every cached
+    /// verification of its secret is stale. Returns whether the client exists.
+    pub async fn update_client(&self, client_id: &str, u: &ClientUpdate<'_>) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "update client set name = $2, grant_types = $3, scopes = $4, default_scopes = $5, \
+             access_lifetime_secs = $6, refresh_lifetime_secs = $7, family_lifetime_secs = $8, \
+             rotate_refresh_tokens = $9, replay_window_secs = $10, client_credentials_refresh = $11, \
+             introspect = $12, updated_at = $13, secret_version = secret_version + 1 where client_id = $1"
+        )
+        .bind(client_id)
+        .bind(u.name)
+        .bind(u.grant_types.join(" "))
+        .bind(u.scopes.join(" "))
+        .bind(u.default_scopes.join(" "))
+        .bind(u.policy.access_lifetime_secs)
+        .bind(u.policy.refresh_lifetime_secs)
+        .bind(u.policy.family_lifetime_secs)
+        .bind(u.policy.rotate_refresh_tokens)
+        .bind(u.policy.replay_window_secs)
+        .bind(u.policy.client_credentials_refresh)
+        .bind(u.introspect)
+        .bind(u.now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Disables (`Some(now)`) or enables (`None`) a client. Returns whether the client exists.
+    pub async fn set_client_disabled(
+        &self,
+        client_id: &str,
+        disabled_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+            "update client set disabled_at = $2, updated_at = $3, secret_version = secret_version + 1 where client_id = $1"
+        )
+        .bind(client_id)
+        .bind(disabled_at)
         .bind(now)
         .execute(pool)
         .await

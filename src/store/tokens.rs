@@ -114,7 +114,8 @@ const SELECT_TOKEN: &str = "select t.token_digest, t.kind, t.family_id, t.scope,
      f.expires_at as family_expires_at, f.revoked_at as family_revoked_at \
      from token t join grant_family f on f.family_id = t.family_id where t.token_digest = $1";
 
-const INSERT_TOKEN: &str = "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
+const INSERT_TOKEN: &str =
+    "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
      values ($1, $2, $3, $4, $5, $6, $7)";
 
 /// How often a transaction that met a serialization failure, deadlock or busy database is retried.
@@ -165,12 +166,10 @@ impl Store {
 
     /// Loads a token with its family by digest: one indexed round trip.
     pub async fn find_token(&self, digest: &Digest) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TokenRecord>(
-            SELECT_TOKEN
-        )
-        .bind(&digest[..])
-        .fetch_optional(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TokenRecord>(SELECT_TOKEN)
+            .bind(&digest[..])
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Rotates a refresh token in one transaction: marks it consumed (only if it is neither
@@ -225,14 +224,12 @@ impl Store {
     /// Revokes a whole grant family: every access and refresh token descended from it.
     pub async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<bool, StoreError> {
         let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "update grant_family set revoked_at = $2 where family_id = $1 and revoked_at is null"
-        )
-        .bind(family_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+            sqlx::query("update grant_family set revoked_at = $2 where family_id = $1 and revoked_at is null")
+                .bind(family_id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(done > 0)
     }
@@ -262,6 +259,97 @@ impl Store {
         .map(|r| r.rows_affected())
         })?;
         Ok(done)
+    }
+}
+
+impl Store {
+    /// Refreshes without rotation (a client whose policy turns rotation off): the refresh token
+    /// stays, gets the new access token as its current one, the previous access token is revoked
+    /// (optionally) and the new one inserted — one transaction. `false` when the refresh token was
+    /// no longer usable.
+    pub async fn refresh_in_place(
+        &self,
+        family_id: &str,
+        refresh: &Digest,
+        revoke_access: Option<&[u8]>,
+        new_access: &NewToken<'_>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        with_retries(|| async {
+            on_pool!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                let updated = sqlx::query(
+                    "update token set access_digest = $2 where token_digest = $1 and kind = 'refresh' \
+                     and consumed_at is null and revoked_at is null",
+                )
+                .bind(&refresh[..])
+                .bind(&new_access.digest[..])
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(access) = revoke_access {
+                    sqlx::query("update token set revoked_at = $2 where token_digest = $1 and revoked_at is null")
+                        .bind(access)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(INSERT_TOKEN)
+                    .bind(&new_access.digest[..])
+                    .bind(new_access.kind.as_str())
+                    .bind(family_id)
+                    .bind(new_access.scope)
+                    .bind(new_access.issued_at)
+                    .bind(new_access.expires_at)
+                    .bind(new_access.access_digest.map(|d| &d[..]))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Records the first use of an access token (its first active introspection). Returns whether
+    /// this call was the first.
+    pub async fn mark_first_use(&self, digest: &Digest, now: UnixTime) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "update token set first_used_at = $2 where token_digest = $1 and first_used_at is null"
+        )
+        .bind(&digest[..])
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Revokes every grant family of a client (after a leaked secret, or when it is disabled).
+    pub async fn revoke_client_families(&self, client_id: &str, now: UnixTime) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "update grant_family set revoked_at = $2 where client_id = $1 and revoked_at is null"
+        )
+        .bind(client_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    /// Revokes every grant family issued for a user (after a password reset).
+    pub async fn revoke_user_families(&self, username: &str, now: UnixTime) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "update grant_family set revoked_at = $2 where username = $1 and revoked_at is null"
+        )
+        .bind(username)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 }
 

@@ -14,20 +14,13 @@ pub struct UserRecord {
 
 impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("UserRecord").field("username", &self.username).finish_non_exhaustive()
     }
 }
 
 impl Store {
     /// Inserts a user; [`StoreError::Duplicate`] when the username is taken.
-    pub async fn insert_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
+    pub async fn insert_user(&self, username: &str, password_hash: &str, now: UnixTime) -> Result<(), StoreError> {
         on_pool!(self, |pool| sqlx::query(
             "insert into account (username, password_hash, created_at, updated_at) values ($1, $2, $3, $3)"
         )
@@ -44,11 +37,11 @@ impl Store {
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, UserRecord>(
-            "select username, password_hash, created_at, updated_at from account where username = $1"
-        )
-        .bind(username)
-        .fetch_optional(pool)
-        .await
+                "select username, password_hash, created_at, updated_at from account where username = $1",
+            )
+            .bind(username)
+            .fetch_optional(pool)
+            .await
         })?)
     }
 
@@ -62,13 +55,11 @@ impl Store {
 
     /// Deletes a user and, by cascade, the grant families and tokens issued for them.
     pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query(
-            "delete from account where username = $1"
-        )
-        .bind(username)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let done = on_pool!(self, |pool| sqlx::query("delete from account where username = $1")
+            .bind(username)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 

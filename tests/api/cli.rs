@@ -19,32 +19,20 @@ on_both_backends!(
 
 fn oauthd(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("RUST_LOG", "warn");
+    cmd.env("OAUTHD_DATABASE__URL", &app.database_url).env("RUST_LOG", "warn");
     cmd
 }
 
 fn run(mut cmd: Command, stdin: Option<&str>) -> (bool, String, String) {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn oauthd");
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     } else {
         drop(child.stdin.take());
     }
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 fn create_client_json(app: &TestApp) -> Value {
@@ -59,15 +47,7 @@ fn create_client_json(app: &TestApp) -> Value {
         "--grant-type",
         "password",
     ]);
-    cmd.args([
-        "--grant-type",
-        "refresh_token",
-        "--scope",
-        "PRODUCTION",
-        "--scope",
-        "SANDBOX",
-        "--json",
-    ]);
+    cmd.args(["--grant-type", "refresh_token", "--scope", "PRODUCTION", "--scope", "SANDBOX", "--json"]);
     let (ok, out, err) = run(cmd, None);
     assert!(ok, "client create failed: {err}");
     serde_json::from_str(&out).expect("JSON output")
@@ -90,10 +70,7 @@ async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(b
     cmd.args(["client", "show", &client.id, "--json"]);
     let (ok, out, _) = run(cmd, None);
     assert!(ok);
-    assert!(
-        !out.contains(&client.secret),
-        "the secret is shown only once"
-    );
+    assert!(!out.contains(&client.secret), "the secret is shown only once");
     assert!(!out.contains("argon2"), "not even its hash");
 }
 
@@ -103,10 +80,7 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     };
     let created = create_client_json(&app);
     let id = created["client_id"].as_str().unwrap().to_owned();
-    let old = TestClient {
-        id: id.clone(),
-        secret: created["client_secret"].as_str().unwrap().into(),
-    };
+    let old = TestClient { id: id.clone(), secret: created["client_secret"].as_str().unwrap().into() };
 
     let mut cmd = oauthd(&app);
     cmd.args(["client", "list", "--json"]);
@@ -114,41 +88,25 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     assert!(ok);
     let list: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(list[0]["client_id"], id.as_str());
-    assert_eq!(
-        list[0]["scopes"],
-        serde_json::json!(["PRODUCTION", "SANDBOX"])
-    );
+    assert_eq!(list[0]["scopes"], serde_json::json!(["PRODUCTION", "SANDBOX"]));
 
     let mut cmd = oauthd(&app);
     cmd.args(["client", "rotate-secret", &id, "--json"]);
     let (ok, out, _) = run(cmd, None);
     assert!(ok);
     let rotated: Value = serde_json::from_str(&out).unwrap();
-    let new = TestClient {
-        id: id.clone(),
-        secret: rotated["client_secret"].as_str().unwrap().into(),
-    };
+    let new = TestClient { id: id.clone(), secret: rotated["client_secret"].as_str().unwrap().into() };
     assert_eq!(rotated["secret_version"], 2);
-    assert_error(
-        app.post_token_basic(&old, &[("grant_type", "client_credentials")])
-            .await,
-        401,
-        "invalid_client",
-    )
-    .await;
+    assert_error(app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
+        .await;
     let token = app.client_credentials(&new, "PRODUCTION").await;
     assert!(token["access_token"].is_string());
 
     let mut cmd = oauthd(&app);
     cmd.args(["client", "delete", &id]);
     assert!(run(cmd, None).0);
-    assert_error(
-        app.post_token_basic(&new, &[("grant_type", "client_credentials")])
-            .await,
-        401,
-        "invalid_client",
-    )
-    .await;
+    assert_error(app.post_token_basic(&new, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
+        .await;
     let mut cmd = oauthd(&app);
     cmd.args(["client", "show", &id]);
     let (ok, _, err) = run(cmd, None);
@@ -164,16 +122,9 @@ async fn user_create_set_password_and_delete_read_passwords_from_stdin(backend: 
         let app = &app;
         let client = client.clone();
         async move {
-            app.post_token_basic(
-                &client,
-                &[
-                    ("grant_type", "password"),
-                    ("username", "alice"),
-                    ("password", password),
-                ],
-            )
-            .await
-            .status()
+            app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", password)])
+                .await
+                .status()
         }
     };
     let mut cmd = oauthd(&app);
@@ -196,10 +147,7 @@ async fn user_create_set_password_and_delete_read_passwords_from_stdin(backend: 
     let mut cmd = oauthd(&app);
     cmd.args(["user", "create", "--username", "bob", "--password-stdin"]);
     let (ok, _, err) = run(cmd, Some(""));
-    assert!(
-        !ok && err.contains("stdin"),
-        "an empty stdin is refused: {err}"
-    );
+    assert!(!ok && err.contains("stdin"), "an empty stdin is refused: {err}");
 
     let mut cmd = oauthd(&app);
     cmd.args(["user", "delete", "alice"]);
@@ -235,9 +183,7 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
             sink.lock().unwrap().push(line);
         }
     });
-    let address = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server started");
+    let address = rx.recv_timeout(Duration::from_secs(30)).expect("server started");
     let url = format!("http://{address}/token");
     let post = |auth: String, body: String| {
         let http = app.http.clone();
@@ -253,31 +199,16 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
         }
     };
     let auth = basic(&client.id, &client.secret);
-    let ok: Value = post(
-        auth.clone(),
-        "grant_type=password&username=alice&password=hunter2-password".into(),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let ok: Value = post(auth.clone(), "grant_type=password&username=alice&password=hunter2-password".into())
+        .await
+        .json()
+        .await
+        .unwrap();
     let access = ok["access_token"].as_str().unwrap().to_owned();
     let refresh = ok["refresh_token"].as_str().unwrap().to_owned();
-    post(
-        auth.clone(),
-        "grant_type=password&username=alice&password=wrong-password-here".into(),
-    )
-    .await;
-    post(
-        basic(&client.id, "not-the-secret-at-all"),
-        "grant_type=client_credentials".into(),
-    )
-    .await;
-    post(
-        auth.clone(),
-        format!("grant_type=refresh_token&refresh_token={refresh}"),
-    )
-    .await;
+    post(auth.clone(), "grant_type=password&username=alice&password=wrong-password-here".into()).await;
+    post(basic(&client.id, "not-the-secret-at-all"), "grant_type=client_credentials".into()).await;
+    post(auth.clone(), format!("grant_type=refresh_token&refresh_token={refresh}")).await;
     child.kill().unwrap();
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(200));

@@ -27,9 +27,7 @@ async fn seed_client(app: &TestApp) -> TestClient {
         name: "seed".into(),
         grant_types: vec!["client_credentials".into(), "refresh_token".into()],
         scopes: vec!["PRODUCTION".into()],
-        secret: Some(SecretString::from(
-            "Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned(),
-        )),
+        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
         ..ClientSpec::default()
     })
     .await
@@ -41,13 +39,7 @@ async fn the_seed_literal_header_with_both_headers_in_one_authenticates(backend:
     };
     seed_client(&app).await;
     let header = "Basic SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh, Content-Type: application/x-www-form-urlencoded";
-    let r = app
-        .post_raw(
-            "/token",
-            Some(header),
-            "grant_type=client_credentials&scope=PRODUCTION".into(),
-        )
-        .await;
+    let r = app.post_raw("/token", Some(header), "grant_type=client_credentials&scope=PRODUCTION".into()).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -68,19 +60,10 @@ async fn the_combined_header_works_with_padded_and_unpadded_base64(backend: Back
     let raw = format!("{}:{}", client.id, client.secret);
     let padded = STANDARD.encode(&raw);
     let unpadded = STANDARD_NO_PAD.encode(&raw);
-    assert_ne!(
-        padded, unpadded,
-        "the test needs credentials whose base64 is padded"
-    );
+    assert_ne!(padded, unpadded, "the test needs credentials whose base64 is padded");
     for b64 in [padded, unpadded] {
         let header = format!("Basic {b64}, Content-Type: application/x-www-form-urlencoded");
-        let r = app
-            .post_raw(
-                "/token",
-                Some(&header),
-                "grant_type=client_credentials".into(),
-            )
-            .await;
+        let r = app.post_raw("/token", Some(&header), "grant_type=client_credentials".into()).await;
         assert_eq!(r.status(), 200, "{header}");
     }
 }
@@ -90,9 +73,7 @@ async fn client_secret_post_authenticates(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let r = app
-        .post_token_post(&client, &[("grant_type", "client_credentials")])
-        .await;
+    let r = app.post_token_post(&client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -101,14 +82,9 @@ async fn basic_and_client_secret_post_together_are_invalid_request(backend: Back
         return;
     };
     let client = app.standard_client().await;
-    let body = form(&[
-        ("grant_type", "client_credentials"),
-        ("client_id", &client.id),
-        ("client_secret", &client.secret),
-    ]);
-    let r = app
-        .post_raw("/token", Some(&basic(&client.id, &client.secret)), body)
-        .await;
+    let body =
+        form(&[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", &client.secret)]);
+    let r = app.post_raw("/token", Some(&basic(&client.id, &client.secret)), body).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
@@ -116,13 +92,8 @@ async fn no_credentials_is_invalid_client_with_a_basic_challenge(backend: Backen
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let r = app
-        .post_raw("/token", None, "grant_type=client_credentials".into())
-        .await;
-    assert!(r
-        .headers()
-        .get("www-authenticate")
-        .is_some_and(|v| v.to_str().unwrap().starts_with("Basic")));
+    let r = app.post_raw("/token", None, "grant_type=client_credentials".into()).await;
+    assert!(r.headers().get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Basic")));
     assert_error(r, 401, "invalid_client").await;
 }
 
@@ -131,25 +102,12 @@ async fn a_wrong_secret_is_invalid_client(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let wrong = TestClient {
-        id: client.id.clone(),
-        secret: format!("{}x", client.secret),
-    };
-    let r = app
-        .post_token_basic(&wrong, &[("grant_type", "client_credentials")])
-        .await;
-    assert!(
-        r.headers().get("www-authenticate").is_some(),
-        "RFC 6749 §5.2: Basic was used, so 401 with a challenge"
-    );
+    let wrong = TestClient { id: client.id.clone(), secret: format!("{}x", client.secret) };
+    let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
+    assert!(r.headers().get("www-authenticate").is_some(), "RFC 6749 §5.2: Basic was used, so 401 with a challenge");
     let body = assert_error(r, 401, "invalid_client").await;
-    assert!(
-        !body.to_string().contains(&wrong.secret),
-        "the answer must not echo the secret"
-    );
-    let r = app
-        .post_token_post(&wrong, &[("grant_type", "client_credentials")])
-        .await;
+    assert!(!body.to_string().contains(&wrong.secret), "the answer must not echo the secret");
+    let r = app.post_token_post(&wrong, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
 }
 
@@ -157,13 +115,8 @@ async fn an_unknown_client_is_invalid_client(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let ghost = TestClient {
-        id: "ghost".into(),
-        secret: "whatever-secret-value".into(),
-    };
-    let r = app
-        .post_token_basic(&ghost, &[("grant_type", "client_credentials")])
-        .await;
+    let ghost = TestClient { id: "ghost".into(), secret: "whatever-secret-value".into() };
+    let r = app.post_token_basic(&ghost, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
 }
 
@@ -181,13 +134,9 @@ async fn special_characters_in_client_id_and_secret_are_form_encoded(backend: Ba
             ..ClientSpec::default()
         })
         .await;
-    let r = app
-        .post_token_basic(&client, &[("grant_type", "client_credentials")])
-        .await;
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), 200, "Basic with RFC 6749 §2.3.1 form-encoding");
-    let r = app
-        .post_token_post(&client, &[("grant_type", "client_credentials")])
-        .await;
+    let r = app.post_token_post(&client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), 200, "client_secret_post");
 }
 
@@ -202,13 +151,7 @@ async fn malformed_basic_credentials_are_invalid_client(backend: Backend) {
         "Bearer oat_x",
         &format!("Basic {}", STANDARD.encode(":secret")),
     ] {
-        let r = app
-            .post_raw(
-                "/token",
-                Some(header),
-                "grant_type=client_credentials".into(),
-            )
-            .await;
+        let r = app.post_raw("/token", Some(header), "grant_type=client_credentials".into()).await;
         assert_error(r, 401, "invalid_client").await;
     }
 }
@@ -218,19 +161,11 @@ async fn a_rotated_secret_stops_working_at_once(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let new_secret = oauthd::admin::clients::rotate_secret(&app.auth, &client.id)
-        .await
-        .unwrap();
-    let r = app
-        .post_token_basic(&client, &[("grant_type", "client_credentials")])
-        .await;
+    let new_secret = oauthd::admin::clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
-    let rotated = TestClient {
-        id: client.id.clone(),
-        secret: secrecy::ExposeSecret::expose_secret(&new_secret).to_owned(),
-    };
-    let r = app
-        .post_token_basic(&rotated, &[("grant_type", "client_credentials")])
-        .await;
+    let rotated =
+        TestClient { id: client.id.clone(), secret: secrecy::ExposeSecret::expose_secret(&new_secret).to_owned() };
+    let r = app.post_token_basic(&rotated, &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), 200);
 }

@@ -31,12 +31,8 @@ async fn client_credentials_grant_answers_a_bearer_token_and_a_refresh_token(bac
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "PRODUCTION");
-    assert!(body["access_token"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("oat_")));
-    assert!(body["refresh_token"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("ort_")));
+    assert!(body["access_token"].as_str().is_some_and(|t| t.starts_with("oat_")));
+    assert!(body["refresh_token"].as_str().is_some_and(|t| t.starts_with("ort_")));
 }
 
 async fn token_answers_are_never_cached(backend: Backend) {
@@ -44,12 +40,8 @@ async fn token_answers_are_never_cached(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let ok = app
-        .post_token_basic(&client, &[("grant_type", "client_credentials")])
-        .await;
-    let bad = app
-        .post_token_basic(&client, &[("grant_type", "password")])
-        .await;
+    let ok = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    let bad = app.post_token_basic(&client, &[("grant_type", "password")]).await;
     for r in [ok, bad] {
         assert_eq!(r.headers()["cache-control"], "no-store");
         assert_eq!(r.headers()["pragma"], "no-cache");
@@ -71,19 +63,10 @@ async fn a_request_without_scope_gets_the_client_default_scopes(backend: Backend
         })
         .await;
     // An empty value counts as omitted (RFC 6749 §3.1).
-    let r: Value = app
-        .post_token_basic(&all, &[("grant_type", "client_credentials"), ("scope", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r: Value =
+        app.post_token_basic(&all, &[("grant_type", "client_credentials"), ("scope", "")]).await.json().await.unwrap();
     assert_eq!(r["scope"], "PRODUCTION SANDBOX");
-    let r: Value = app
-        .post_token_basic(&narrow, &[("grant_type", "client_credentials")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r: Value = app.post_token_basic(&narrow, &[("grant_type", "client_credentials")]).await.json().await.unwrap();
     assert_eq!(r["scope"], "SANDBOX");
 }
 
@@ -101,10 +84,7 @@ async fn a_client_without_the_refresh_grant_gets_no_refresh_token(backend: Backe
         .await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body["access_token"].is_string());
-    assert!(
-        body.get("refresh_token").is_none(),
-        "no refresh token in {body}"
-    );
+    assert!(body.get("refresh_token").is_none(), "no refresh token in {body}");
 }
 
 async fn password_grant_issues_tokens_for_a_valid_user(backend: Backend) {
@@ -112,8 +92,7 @@ async fn password_grant_issues_tokens_for_a_valid_user(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    app.create_user("alice", "correct horse & battery+staple")
-        .await;
+    app.create_user("alice", "correct horse & battery+staple").await;
     let r = app
         .post_token_basic(
             &client,
@@ -128,9 +107,7 @@ async fn password_grant_issues_tokens_for_a_valid_user(backend: Backend) {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["scope"], "SANDBOX");
-    assert!(body["refresh_token"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("ort_")));
+    assert!(body["refresh_token"].as_str().is_some_and(|t| t.starts_with("ort_")));
 }
 
 async fn password_grant_refuses_a_wrong_password_and_an_unknown_user_alike(backend: Backend) {
@@ -140,31 +117,13 @@ async fn password_grant_refuses_a_wrong_password_and_an_unknown_user_alike(backe
     let client = app.standard_client().await;
     app.create_user("alice", "right").await;
     let wrong = app
-        .post_token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", "wrong"),
-            ],
-        )
+        .post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "wrong")])
         .await;
     let wrong = assert_error(wrong, 400, "invalid_grant").await;
-    let unknown = app
-        .post_token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", "bob"),
-                ("password", "right"),
-            ],
-        )
-        .await;
+    let unknown =
+        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "bob"), ("password", "right")]).await;
     let unknown = assert_error(unknown, 400, "invalid_grant").await;
-    assert_eq!(
-        wrong, unknown,
-        "the answers must not tell an unknown user from a wrong password"
-    );
+    assert_eq!(wrong, unknown, "the answers must not tell an unknown user from a wrong password");
 }
 
 async fn password_grant_requires_username_and_password(backend: Backend) {
@@ -172,20 +131,10 @@ async fn password_grant_requires_username_and_password(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let r = app
-        .post_token_basic(&client, &[("grant_type", "password"), ("password", "x")])
-        .await;
+    let r = app.post_token_basic(&client, &[("grant_type", "password"), ("password", "x")]).await;
     let body = assert_error(r, 400, "invalid_request").await;
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("username"));
-    let r = app
-        .post_token_basic(
-            &client,
-            &[("grant_type", "password"), ("username", "alice")],
-        )
-        .await;
+    assert!(body["error_description"].as_str().unwrap().contains("username"));
+    let r = app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice")]).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
@@ -194,15 +143,7 @@ async fn a_scope_outside_the_client_allowance_is_invalid_scope(backend: Backend)
         return;
     };
     let client = app.standard_client().await;
-    let r = app
-        .post_token_basic(
-            &client,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "PRODUCTION admin"),
-            ],
-        )
-        .await;
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials"), ("scope", "PRODUCTION admin")]).await;
     assert_error(r, 400, "invalid_scope").await;
 }
 
@@ -212,13 +153,7 @@ async fn a_malformed_scope_is_invalid_scope(backend: Backend) {
     };
     let client = app.standard_client().await;
     let r = app
-        .post_token_basic(
-            &client,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "PRODUCTION \"quoted\""),
-            ],
-        )
+        .post_token_basic(&client, &[("grant_type", "client_credentials"), ("scope", "PRODUCTION \"quoted\"")])
         .await;
     assert_error(r, 400, "invalid_scope").await;
 }
@@ -236,16 +171,8 @@ async fn a_grant_the_client_may_not_use_is_unauthorized_client(backend: Backend)
         })
         .await;
     app.create_user("alice", "pw").await;
-    let r = app
-        .post_token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", "pw"),
-            ],
-        )
-        .await;
+    let r =
+        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
     assert_error(r, 400, "unauthorized_client").await;
 }
 
@@ -254,14 +181,8 @@ async fn an_unknown_grant_type_is_unsupported_grant_type(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    for grant in [
-        "implicit",
-        "authorization_code",
-        "urn:ietf:params:oauth:grant-type:device_code",
-    ] {
-        let r = app
-            .post_token_basic(&client, &[("grant_type", grant)])
-            .await;
+    for grant in ["implicit", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code"] {
+        let r = app.post_token_basic(&client, &[("grant_type", grant)]).await;
         assert_error(r, 400, "unsupported_grant_type").await;
     }
 }
@@ -271,9 +192,7 @@ async fn a_missing_grant_type_is_invalid_request(backend: Backend) {
         return;
     };
     let client = app.standard_client().await;
-    let r = app
-        .post_token_basic(&client, &[("scope", "PRODUCTION")])
-        .await;
+    let r = app.post_token_basic(&client, &[("scope", "PRODUCTION")]).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
@@ -297,11 +216,7 @@ async fn each_grant_issues_distinct_well_formed_tokens(backend: Backend) {
         for key in ["access_token", "refresh_token"] {
             let t = body[key].as_str().unwrap().to_owned();
             assert_eq!(t.len(), 53, "prefix + 256 bits + checksum");
-            assert!(
-                t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-                "URL-safe: {t}"
-            );
+            assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "URL-safe: {t}");
             assert!(seen.insert(t), "tokens must be unique");
         }
     }

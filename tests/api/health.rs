@@ -15,14 +15,7 @@ async fn healthz_and_readyz_answer_when_the_database_does(backend: Backend) {
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(
-        body["database"],
-        if backend == Backend::Sqlite {
-            "sqlite"
-        } else {
-            "postgres"
-        }
-    );
+    assert_eq!(body["database"], if backend == Backend::Sqlite { "sqlite" } else { "postgres" });
     app.auth.store.close().await;
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 503, "readiness follows the database");

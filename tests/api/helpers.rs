@@ -27,8 +27,7 @@ pub enum Backend {
 }
 
 pub fn postgres_base_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn postgres_required() -> bool {
@@ -71,13 +70,8 @@ impl TestDb {
                     }
                 };
                 let name = format!("oauthd_t_{}", uuid::Uuid::new_v4().simple());
-                conn.execute(format!(r#"create database "{name}""#).as_str())
-                    .await
-                    .expect("create test database");
-                let url = format!(
-                    "{}/{name}",
-                    base.rsplit_once('/').expect("database in URL").0
-                );
+                conn.execute(format!(r#"create database "{name}""#).as_str()).await.expect("create test database");
+                let url = format!("{}/{name}", base.rsplit_once('/').expect("database in URL").0);
                 Some((TestDb::Postgres { name }, url))
             }
         }
@@ -89,18 +83,11 @@ impl Drop for TestDb {
         if let TestDb::Postgres { name } = self {
             let name = name.clone();
             let dropper = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     if let Ok(mut conn) = PgConnection::connect(&postgres_base_url()).await {
-                        let _ = conn
-                            .execute(
-                                format!(r#"drop database if exists "{name}" with (force)"#)
-                                    .as_str(),
-                            )
-                            .await;
+                        let _ =
+                            conn.execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str()).await;
                     }
                 });
             });
@@ -116,6 +103,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub http: reqwest::Client,
     pub database_url: String,
+    pub metrics_port: Option<u16>,
     /// Dropped last: removes the database.
     _db: TestDb,
 }
@@ -138,47 +126,27 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
-    backend: Backend,
-    configure: impl FnOnce(&mut Settings),
-) -> Option<TestApp> {
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let (db, database_url) = TestDb::create(backend).await?;
     let mut settings = test_settings(&database_url);
     configure(&mut settings);
     let clock = Clock::manual();
-    let app = Application::build(settings, clock.clone())
-        .await
-        .expect("app builds");
+    let app = Application::build(settings, clock.clone()).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let auth = app.authority().clone();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until(std::future::pending()));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
-    Some(TestApp {
-        address,
-        auth,
-        clock,
-        http,
-        database_url,
-        _db: db,
-    })
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
+    Some(TestApp { address, auth, clock, http, database_url, metrics_port, _db: db })
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
 pub fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret)))
-    )
+    format!("Basic {}", STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret))))
 }
 
 pub fn form_encode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)])
-        .expect("encode")
-        .trim_start_matches("v=")
-        .to_owned()
+    serde_urlencoded::to_string([("v", value)]).expect("encode").trim_start_matches("v=").to_owned()
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {
@@ -191,75 +159,36 @@ impl TestApp {
     }
 
     /// POSTs a raw body with the given Authorization header (if any) as a form.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        authorization: Option<&str>,
-        body: String,
-    ) -> reqwest::Response {
+    pub async fn post_raw(&self, path: &str, authorization: Option<&str>, body: String) -> reqwest::Response {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
         if let Some(a) = authorization {
             headers.insert(AUTHORIZATION, HeaderValue::from_str(a).expect("header"));
         }
-        self.http
-            .post(self.url(path))
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .expect("request")
+        self.http.post(self.url(path)).headers(headers).body(body).send().await.expect("request")
     }
 
-    pub async fn post_token_basic(
-        &self,
-        client: &TestClient,
-        pairs: &[(&str, &str)],
-    ) -> reqwest::Response {
-        self.post_raw(
-            "/token",
-            Some(&basic(&client.id, &client.secret)),
-            form(pairs),
-        )
-        .await
+    pub async fn post_token_basic(&self, client: &TestClient, pairs: &[(&str, &str)]) -> reqwest::Response {
+        self.post_raw("/token", Some(&basic(&client.id, &client.secret)), form(pairs)).await
     }
 
-    pub async fn post_token_post(
-        &self,
-        client: &TestClient,
-        pairs: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut all = vec![
-            ("client_id", client.id.as_str()),
-            ("client_secret", client.secret.as_str()),
-        ];
+    pub async fn post_token_post(&self, client: &TestClient, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("client_id", client.id.as_str()), ("client_secret", client.secret.as_str())];
         all.extend_from_slice(pairs);
         self.post_raw("/token", None, form(&all)).await
     }
 
     /// Creates a client through the same code the CLI uses.
     pub async fn create_client(&self, spec: ClientSpec) -> TestClient {
-        let created = clients::create(&self.auth, spec)
-            .await
-            .expect("client created");
-        TestClient {
-            id: created.client.client_id,
-            secret: created.client_secret.expose_secret().to_owned(),
-        }
+        let created = clients::create(&self.auth, spec).await.expect("client created");
+        TestClient { id: created.client.client_id, secret: created.client_secret.expose_secret().to_owned() }
     }
 
     /// A client allowed every grant, with scopes PRODUCTION and SANDBOX.
     pub async fn standard_client(&self) -> TestClient {
         self.create_client(ClientSpec {
             name: "billing".into(),
-            grant_types: vec![
-                "client_credentials".into(),
-                "password".into(),
-                "refresh_token".into(),
-            ],
+            grant_types: vec!["client_credentials".into(), "password".into(), "refresh_token".into()],
             scopes: vec!["PRODUCTION".into(), "SANDBOX".into()],
             ..ClientSpec::default()
         })
@@ -267,39 +196,20 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, username: &str, password: &str) {
-        users::create(
-            &self.auth,
-            username,
-            &SecretString::from(password.to_owned()),
-        )
-        .await
-        .expect("user created");
+        users::create(&self.auth, username, &SecretString::from(password.to_owned())).await.expect("user created");
     }
 
     /// A client_credentials grant for `client`, returning the JSON answer (asserting 200).
     pub async fn client_credentials(&self, client: &TestClient, scope: &str) -> Value {
-        let r = self
-            .post_token_basic(
-                client,
-                &[("grant_type", "client_credentials"), ("scope", scope)],
-            )
-            .await;
+        let r = self.post_token_basic(client, &[("grant_type", "client_credentials"), ("scope", scope)]).await;
         assert_eq!(r.status(), 200, "client_credentials grant failed");
         r.json().await.expect("json")
     }
 }
 
 impl TestApp {
-    pub async fn refresh(
-        &self,
-        client: &TestClient,
-        refresh_token: &str,
-        scope: Option<&str>,
-    ) -> reqwest::Response {
-        let mut pairs = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ];
+    pub async fn refresh(&self, client: &TestClient, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
+        let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
         if let Some(scope) = scope {
             pairs.push(("scope", scope));
         }
@@ -307,46 +217,50 @@ impl TestApp {
     }
 
     /// Refreshes and asserts success, returning (access_token, refresh_token, body).
-    pub async fn refresh_ok(
-        &self,
-        client: &TestClient,
-        refresh_token: &str,
-    ) -> (String, String, Value) {
+    pub async fn refresh_ok(&self, client: &TestClient, refresh_token: &str) -> (String, String, Value) {
         let r = self.refresh(client, refresh_token, None).await;
         assert_eq!(r.status(), 200, "refresh failed");
         let body: Value = r.json().await.expect("json");
-        (
-            body["access_token"].as_str().unwrap().into(),
-            body["refresh_token"].as_str().unwrap().into(),
-            body,
-        )
+        (body["access_token"].as_str().unwrap().into(), body["refresh_token"].as_str().unwrap().into(), body)
     }
 
     /// A fresh grant for `client`: (access_token, refresh_token).
     pub async fn token_pair(&self, client: &TestClient) -> (String, String) {
         let body = self.client_credentials(client, "PRODUCTION SANDBOX").await;
-        (
-            body["access_token"].as_str().unwrap().into(),
-            body["refresh_token"].as_str().unwrap().into(),
-        )
+        (body["access_token"].as_str().unwrap().into(), body["refresh_token"].as_str().unwrap().into())
     }
 
-    pub async fn revoke(
-        &self,
-        client: &TestClient,
-        token: &str,
-        hint: Option<&str>,
-    ) -> reqwest::Response {
+    pub async fn revoke(&self, client: &TestClient, token: &str, hint: Option<&str>) -> reqwest::Response {
         let mut pairs = vec![("token", token)];
         if let Some(hint) = hint {
             pairs.push(("token_type_hint", hint));
         }
-        self.post_raw(
-            "/revoke",
-            Some(&basic(&client.id, &client.secret)),
-            form(&pairs),
-        )
+        self.post_raw("/revoke", Some(&basic(&client.id, &client.secret)), form(&pairs)).await
+    }
+
+    pub async fn introspect(&self, caller: &TestClient, token: &str) -> Value {
+        let r = self.post_raw("/introspect", Some(&basic(&caller.id, &caller.secret)), form(&[("token", token)])).await;
+        assert_eq!(r.status(), 200, "introspection answers 200");
+        r.json().await.expect("json")
+    }
+
+    /// A client marked as a resource server (may introspect any token).
+    pub async fn resource_server(&self) -> TestClient {
+        self.create_client(ClientSpec {
+            name: "gateway".into(),
+            grant_types: vec!["client_credentials".into()],
+            scopes: vec!["introspection".into()],
+            introspect: true,
+            ..ClientSpec::default()
+        })
         .await
+    }
+
+    /// Current metrics text of the app.
+    pub async fn metrics(&self) -> String {
+        let r = self.http.get(self.url("/metrics")).send().await.expect("metrics");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("text")
     }
 
     /// Whether oauthd considers the token active now (the check every endpoint uses).
@@ -359,20 +273,12 @@ impl TestApp {
 pub async fn assert_error(response: reqwest::Response, status: u16, error: &str) -> Value {
     assert_eq!(response.status(), status, "unexpected status");
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/json"),
         "error answers are JSON"
     );
     let body: Value = response.json().await.expect("json error body");
     assert_eq!(body["error"], error, "unexpected error code in {body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "error_description in {body}"
-    );
+    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "error_description in {body}");
     body
 }

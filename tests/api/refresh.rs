@@ -27,9 +27,7 @@ on_both_backends!(
     missing_damaged_or_wrong_kind_tokens_are_refused,
 );
 
-async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token(
-    backend: Backend,
-) {
+async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| s.tokens.refresh_lifetime_secs = 1000).await else {
         return;
     };
@@ -46,12 +44,7 @@ async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_toke
     app.clock.advance(500);
     let (_, _, _) = app.refresh_ok(&client, &new_refresh).await;
     // The old token is inactive (outside the replay window).
-    assert_error(
-        app.refresh(&client, &refresh, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
 }
 
 async fn a_chain_of_100_rotations_leaves_every_old_token_unusable(backend: Backend) {
@@ -69,17 +62,9 @@ async fn a_chain_of_100_rotations_leaves_every_old_token_unusable(backend: Backe
     app.clock.advance(11);
     for token in &old {
         assert!(!app.is_active(token).await);
-        assert_error(
-            app.refresh(&client, token, None).await,
-            400,
-            "invalid_grant",
-        )
-        .await;
+        assert_error(app.refresh(&client, token, None).await, 400, "invalid_grant").await;
     }
-    assert!(
-        !app.is_active(&refresh).await,
-        "reuse of an old token revoked the chain"
-    );
+    assert!(!app.is_active(&refresh).await, "reuse of an old token revoked the chain");
 }
 
 async fn the_previous_access_token_is_revoked_on_rotation(backend: Backend) {
@@ -95,8 +80,7 @@ async fn the_previous_access_token_is_revoked_on_rotation(backend: Backend) {
 }
 
 async fn the_previous_access_token_can_be_kept_by_config(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.revoke_access_on_refresh = false).await
-    else {
+    let Some(app) = spawn_app_with(backend, |s| s.tokens.revoke_access_on_refresh = false).await else {
         return;
     };
     let client = app.standard_client().await;
@@ -115,49 +99,20 @@ async fn reuse_outside_the_window_revokes_the_whole_family(backend: Backend) {
     let (newest_access, newest_refresh, _) = app.refresh_ok(&client, &second).await;
     let (other_access, other_refresh) = app.token_pair(&client).await;
     app.clock.advance(11);
-    let body = assert_error(
-        app.refresh(&client, &first, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert!(
-        !body.to_string().contains(&first),
-        "the answer never echoes the token"
-    );
-    assert!(
-        !app.is_active(&newest_access).await,
-        "the newest access token of the chain is revoked"
-    );
-    assert!(
-        !app.is_active(&newest_refresh).await,
-        "the newest refresh token of the chain is revoked"
-    );
-    assert_error(
-        app.refresh(&client, &newest_refresh, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert!(
-        app.is_active(&other_access).await && app.is_active(&other_refresh).await,
-        "other grants are untouched"
-    );
+    let body = assert_error(app.refresh(&client, &first, None).await, 400, "invalid_grant").await;
+    assert!(!body.to_string().contains(&first), "the answer never echoes the token");
+    assert!(!app.is_active(&newest_access).await, "the newest access token of the chain is revoked");
+    assert!(!app.is_active(&newest_refresh).await, "the newest refresh token of the chain is revoked");
+    assert_error(app.refresh(&client, &newest_refresh, None).await, 400, "invalid_grant").await;
+    assert!(app.is_active(&other_access).await && app.is_active(&other_refresh).await, "other grants are untouched");
 }
 
-async fn concurrent_refreshes(
-    app: &crate::helpers::TestApp,
-    client: &TestClient,
-    token: &str,
-) -> Vec<(u16, Value)> {
+async fn concurrent_refreshes(app: &crate::helpers::TestApp, client: &TestClient, token: &str) -> Vec<(u16, Value)> {
     let requests = (0..20).map(|_| {
         let (client, token) = (client.clone(), token.to_owned());
         async move {
             let r = app.refresh(&client, &token, None).await;
-            (
-                r.status().as_u16(),
-                r.json::<Value>().await.unwrap_or(Value::Null),
-            )
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
         }
     });
     futures::future::join_all(requests).await
@@ -171,16 +126,11 @@ async fn twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once(ba
     let (_, refresh) = app.token_pair(&client).await;
     let answers = concurrent_refreshes(&app, &client, &refresh).await;
     let ok = answers.iter().filter(|(s, _)| *s == 200).count();
-    let refused = answers
-        .iter()
-        .filter(|(s, b)| *s == 400 && b["error"] == "invalid_grant")
-        .count();
+    let refused = answers.iter().filter(|(s, b)| *s == 400 && b["error"] == "invalid_grant").count();
     assert_eq!((ok, refused), (1, 19), "{answers:?}");
 }
 
-async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair(
-    backend: Backend,
-) {
+async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -190,12 +140,7 @@ async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pai
     assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
     let pairs: HashSet<(String, String)> = answers
         .iter()
-        .map(|(_, b)| {
-            (
-                b["access_token"].as_str().unwrap().into(),
-                b["refresh_token"].as_str().unwrap().into(),
-            )
-        })
+        .map(|(_, b)| (b["access_token"].as_str().unwrap().into(), b["refresh_token"].as_str().unwrap().into()))
         .collect();
     assert_eq!(pairs.len(), 1, "no fork: one pair for all");
     let (access, next) = pairs.into_iter().next().unwrap();
@@ -209,12 +154,7 @@ async fn a_replay_inside_the_window_returns_the_same_response_counting_down(back
     };
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
-    let first: Value = app
-        .refresh(&client, &refresh, Some("PRODUCTION"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.refresh(&client, &refresh, Some("PRODUCTION")).await.json().await.unwrap();
     app.clock.advance(3);
     let again = app.refresh(&client, &refresh, Some("PRODUCTION")).await;
     assert_eq!(again.status(), 200);
@@ -223,11 +163,7 @@ async fn a_replay_inside_the_window_returns_the_same_response_counting_down(back
     assert_eq!(again["refresh_token"], first["refresh_token"]);
     assert_eq!(again["scope"], "PRODUCTION");
     assert_eq!(again["expires_in"], 3597);
-    assert!(
-        app.is_active(again["refresh_token"].as_str().unwrap())
-            .await,
-        "the family lives on"
-    );
+    assert!(app.is_active(again["refresh_token"].as_str().unwrap()).await, "the family lives on");
 }
 
 async fn a_replay_after_the_window_is_reuse(backend: Backend) {
@@ -238,12 +174,7 @@ async fn a_replay_after_the_window_is_reuse(backend: Backend) {
     let (_, refresh) = app.token_pair(&client).await;
     let (access, next, _) = app.refresh_ok(&client, &refresh).await;
     app.clock.advance(10);
-    assert_error(
-        app.refresh(&client, &refresh, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
     assert!(!app.is_active(&access).await && !app.is_active(&next).await);
 }
 
@@ -255,12 +186,7 @@ async fn a_replay_with_a_different_scope_is_reuse(backend: Backend) {
     let (_, refresh) = app.token_pair(&client).await;
     let r = app.refresh(&client, &refresh, Some("PRODUCTION")).await;
     let next: Value = r.json().await.unwrap();
-    assert_error(
-        app.refresh(&client, &refresh, Some("SANDBOX")).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_error(app.refresh(&client, &refresh, Some("SANDBOX")).await, 400, "invalid_grant").await;
     assert!(!app.is_active(next["refresh_token"].as_str().unwrap()).await);
 }
 
@@ -283,16 +209,8 @@ async fn an_expired_refresh_token_is_invalid_grant(backend: Backend) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     app.clock.advance(14 * 24 * 3600);
-    let body = assert_error(
-        app.refresh(&client, &refresh, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("expired"));
+    let body = assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
+    assert!(body["error_description"].as_str().unwrap().contains("expired"));
 }
 
 async fn the_family_lifetime_caps_every_refresh_token(backend: Backend) {
@@ -303,23 +221,12 @@ async fn the_family_lifetime_caps_every_refresh_token(backend: Backend) {
     let (_, refresh) = app.token_pair(&client).await;
     app.clock.advance(700);
     let (_, next, body) = app.refresh_ok(&client, &refresh).await;
-    assert_eq!(
-        body["expires_in"], 300,
-        "the access token ends with the family too"
-    );
+    assert_eq!(body["expires_in"], 300, "the access token ends with the family too");
     app.clock.advance(299);
     let (_, last, _) = app.refresh_ok(&client, &next).await;
     app.clock.advance(1);
-    let body = assert_error(
-        app.refresh(&client, &last, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("expired"));
+    let body = assert_error(app.refresh(&client, &last, None).await, 400, "invalid_grant").await;
+    assert!(body["error_description"].as_str().unwrap().contains("expired"));
 }
 
 async fn scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope(backend: Backend) {
@@ -328,25 +235,12 @@ async fn scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope(ba
     };
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
-    let narrowed: Value = app
-        .refresh(&client, &refresh, Some("PRODUCTION"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let narrowed: Value = app.refresh(&client, &refresh, Some("PRODUCTION")).await.json().await.unwrap();
     assert_eq!(narrowed["scope"], "PRODUCTION");
     let next = narrowed["refresh_token"].as_str().unwrap();
     let (_, next, full) = app.refresh_ok(&client, next).await;
-    assert_eq!(
-        full["scope"], "PRODUCTION SANDBOX",
-        "the refresh token kept the original scope"
-    );
-    assert_error(
-        app.refresh(&client, &next, Some("PRODUCTION admin")).await,
-        400,
-        "invalid_scope",
-    )
-    .await;
+    assert_eq!(full["scope"], "PRODUCTION SANDBOX", "the refresh token kept the original scope");
+    assert_error(app.refresh(&client, &next, Some("PRODUCTION admin")).await, 400, "invalid_scope").await;
     app.refresh_ok(&client, &next).await;
 }
 
@@ -357,12 +251,7 @@ async fn a_refresh_token_of_another_client_is_invalid_grant_and_left_intact(back
     let owner = app.standard_client().await;
     let thief = app.standard_client().await;
     let (_, refresh) = app.token_pair(&owner).await;
-    assert_error(
-        app.refresh(&thief, &refresh, None).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_error(app.refresh(&thief, &refresh, None).await, 400, "invalid_grant").await;
     app.refresh_ok(&owner, &refresh).await;
 }
 
@@ -380,12 +269,7 @@ async fn a_client_without_the_refresh_grant_is_unauthorized_client(backend: Back
             ..ClientSpec::default()
         })
         .await;
-    assert_error(
-        app.refresh(&machine, &refresh, None).await,
-        400,
-        "unauthorized_client",
-    )
-    .await;
+    assert_error(app.refresh(&machine, &refresh, None).await, 400, "unauthorized_client").await;
 }
 
 async fn missing_damaged_or_wrong_kind_tokens_are_refused(backend: Backend) {
@@ -394,9 +278,7 @@ async fn missing_damaged_or_wrong_kind_tokens_are_refused(backend: Backend) {
     };
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
-    let r = app
-        .post_token_basic(&client, &[("grant_type", "refresh_token")])
-        .await;
+    let r = app.post_token_basic(&client, &[("grant_type", "refresh_token")]).await;
     assert_error(r, 400, "invalid_request").await;
     let truncated = &refresh[..refresh.len() - 1];
     let mut typo = refresh.clone().into_bytes();

@@ -25,13 +25,7 @@ async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
         .await
         .unwrap();
     assert_error(r, 400, "invalid_request").await;
-    let r = app
-        .http
-        .post(app.url("/token"))
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.post(app.url("/token")).body("grant_type=client_credentials").send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
 }
 
@@ -41,14 +35,9 @@ async fn a_repeated_parameter_is_invalid_request(backend: Backend) {
     };
     let client = app.standard_client().await;
     let body = "grant_type=client_credentials&scope=PRODUCTION&scope=SANDBOX".to_owned();
-    let r = app
-        .post_raw("/token", Some(&basic(&client.id, &client.secret)), body)
-        .await;
+    let r = app.post_raw("/token", Some(&basic(&client.id, &client.secret)), body).await;
     let body = assert_error(r, 400, "invalid_request").await;
-    assert!(body["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("scope"));
+    assert!(body["error_description"].as_str().unwrap().contains("scope"));
 }
 
 async fn an_oversized_body_is_invalid_request(backend: Backend) {
@@ -57,9 +46,7 @@ async fn an_oversized_body_is_invalid_request(backend: Backend) {
     };
     let client = app.standard_client().await;
     let body = format!("grant_type=client_credentials&pad={}", "a".repeat(10_000));
-    let r = app
-        .post_raw("/token", Some(&basic(&client.id, &client.secret)), body)
-        .await;
+    let r = app.post_raw("/token", Some(&basic(&client.id, &client.secret)), body).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
@@ -77,11 +64,6 @@ async fn every_answer_carries_a_request_id(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let r = app
-        .post_raw("/token", None, "grant_type=client_credentials".into())
-        .await;
-    assert!(r
-        .headers()
-        .get("x-request-id")
-        .is_some_and(|v| !v.is_empty()));
+    let r = app.post_raw("/token", None, "grant_type=client_credentials".into()).await;
+    assert!(r.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
 }

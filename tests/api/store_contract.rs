@@ -19,10 +19,7 @@ on_both_backends!(
 
 async fn open(backend: Backend) -> Option<(TestDb, Store)> {
     let (db, url) = TestDb::create(backend).await?;
-    let settings = DatabaseSettings {
-        url: DatabaseUrl::new(&url),
-        ..DatabaseSettings::default()
-    };
+    let settings = DatabaseSettings { url: DatabaseUrl::new(&url), ..DatabaseSettings::default() };
     let store = Store::connect(&settings).await.expect("connect");
     store.migrate().await.expect("migrate");
     Some((db, store))
@@ -44,29 +41,11 @@ async fn seed_client(store: &Store, id: &str) {
         .expect("insert client");
 }
 
-fn token<'a>(
-    digest: &'a [u8; 32],
-    kind: TokenKind,
-    access: Option<&'a [u8; 32]>,
-    now: i64,
-) -> NewToken<'a> {
-    NewToken {
-        digest,
-        kind,
-        scope: "A",
-        issued_at: now,
-        expires_at: now + 100,
-        access_digest: access,
-    }
+fn token<'a>(digest: &'a [u8; 32], kind: TokenKind, access: Option<&'a [u8; 32]>, now: i64) -> NewToken<'a> {
+    NewToken { digest, kind, scope: "A", issued_at: now, expires_at: now + 100, access_digest: access }
 }
 
-async fn seed_grant(
-    store: &Store,
-    family_id: &str,
-    access: &[u8; 32],
-    refresh: &[u8; 32],
-    now: i64,
-) {
+async fn seed_grant(store: &Store, family_id: &str, access: &[u8; 32], refresh: &[u8; 32], now: i64) {
     let family = NewFamily {
         family_id,
         client_id: "c1",
@@ -112,11 +91,7 @@ async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
         })
         .await;
     assert!(matches!(again, Err(StoreError::Duplicate)));
-    assert_eq!(
-        store.find_client("c1").await.unwrap().unwrap().name,
-        "n",
-        "the original row is intact"
-    );
+    assert_eq!(store.find_client("c1").await.unwrap().unwrap().name, "n", "the original row is intact");
 }
 
 async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend) {
@@ -126,20 +101,12 @@ async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend)
     seed_client(&store, "c1").await;
     let now = Clock::System.now();
     seed_grant(&store, "f1", &[1; 32], &[2; 32], now).await;
-    let access = store
-        .find_token(&[1; 32])
-        .await
-        .unwrap()
-        .expect("access row");
+    let access = store.find_token(&[1; 32]).await.unwrap().expect("access row");
     assert_eq!(access.kind(), Some(TokenKind::Access));
     assert_eq!(access.client_id, "c1");
     assert_eq!(access.family_id, "f1");
     assert_eq!(access.expires_at, now + 100);
-    let refresh = store
-        .find_token(&[2; 32])
-        .await
-        .unwrap()
-        .expect("refresh row");
+    let refresh = store.find_token(&[2; 32]).await.unwrap().expect("refresh row");
     assert_eq!(refresh.access_digest.as_deref(), Some(&[1u8; 32][..]));
     assert!(store.find_token(&[3; 32]).await.unwrap().is_none());
 }
@@ -160,42 +127,16 @@ async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backen
         replay_until: Some(30),
         now: 20,
     };
-    assert!(store
-        .rotate_refresh_token(&rotation(&[3; 32], &[4; 32]))
-        .await
-        .unwrap());
-    assert!(
-        !store
-            .rotate_refresh_token(&rotation(&[5; 32], &[6; 32]))
-            .await
-            .unwrap(),
-        "a second rotation loses"
-    );
-    assert!(
-        store.find_token(&[5; 32]).await.unwrap().is_none(),
-        "the loser inserted nothing"
-    );
+    assert!(store.rotate_refresh_token(&rotation(&[3; 32], &[4; 32])).await.unwrap());
+    assert!(!store.rotate_refresh_token(&rotation(&[5; 32], &[6; 32])).await.unwrap(), "a second rotation loses");
+    assert!(store.find_token(&[5; 32]).await.unwrap().is_none(), "the loser inserted nothing");
     let old = store.find_token(&[2; 32]).await.unwrap().unwrap();
     assert_eq!(old.consumed_at, Some(20));
     assert_eq!(old.successor_digest.as_deref(), Some(&[4u8; 32][..]));
     assert_eq!(old.replay_sealed.as_deref(), Some(&b"sealed"[..]));
-    assert_eq!(
-        store
-            .find_token(&[1; 32])
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        Some(20)
-    );
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
     assert_eq!(store.drop_expired_replays(30).await.unwrap(), 1);
-    assert!(store
-        .find_token(&[2; 32])
-        .await
-        .unwrap()
-        .unwrap()
-        .replay_sealed
-        .is_none());
+    assert!(store.find_token(&[2; 32]).await.unwrap().unwrap().replay_sealed.is_none());
 }
 
 async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
@@ -206,30 +147,11 @@ async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     seed_grant(&store, "f2", &[3; 32], &[4; 32], 10).await;
     assert!(store.revoke_family("f1", 11).await.unwrap());
-    assert!(
-        !store.revoke_family("f1", 12).await.unwrap(),
-        "already revoked"
-    );
+    assert!(!store.revoke_family("f1", 12).await.unwrap(), "already revoked");
     for d in [[1u8; 32], [2; 32]] {
-        assert_eq!(
-            store
-                .find_token(&d)
-                .await
-                .unwrap()
-                .unwrap()
-                .family_revoked_at,
-            Some(11)
-        );
+        assert_eq!(store.find_token(&d).await.unwrap().unwrap().family_revoked_at, Some(11));
     }
-    assert_eq!(
-        store
-            .find_token(&[3; 32])
-            .await
-            .unwrap()
-            .unwrap()
-            .family_revoked_at,
-        None
-    );
+    assert_eq!(store.find_token(&[3; 32]).await.unwrap().unwrap().family_revoked_at, None);
 }
 
 async fn deleting_a_client_removes_its_tokens(backend: Backend) {

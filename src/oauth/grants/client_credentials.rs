@@ -12,17 +12,7 @@ use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType, OAuthError, TokenResponse};
 use crate::store::ClientRecord;
 
-pub async fn grant(
-    auth: &Authority,
-    client: &ClientRecord,
-    params: &Params,
-) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
-    auth.issue(Grant {
-        client,
-        grant_type: GrantType::ClientCredentials,
-        username: None,
-        scope: &scope,
-    })
-    .await
+    auth.issue(Grant { client, grant_type: GrantType::ClientCredentials, username: None, scope: &scope }).await
 }

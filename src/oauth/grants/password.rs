@@ -13,33 +13,15 @@ use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType, OAuthError, TokenResponse};
 use crate::store::ClientRecord;
 
-pub async fn grant(
-    auth: &Authority,
-    client: &ClientRecord,
-    params: &Params,
-) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
     let user = auth.store.find_user(username).await?;
-    let matched = auth
-        .hasher
-        .verify(
-            password.expose_secret(),
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )
-        .await?;
+    let matched = auth.hasher.verify(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| matched) else {
         tracing::info!("resource owner authentication failed");
-        return Err(OAuthError::invalid_grant(
-            "the resource owner credentials are invalid",
-        ));
+        return Err(OAuthError::invalid_grant("the resource owner credentials are invalid"));
     };
-    auth.issue(Grant {
-        client,
-        grant_type: GrantType::Password,
-        username: Some(&user.username),
-        scope: &scope,
-    })
-    .await
+    auth.issue(Grant { client, grant_type: GrantType::Password, username: Some(&user.username), scope: &scope }).await
 }

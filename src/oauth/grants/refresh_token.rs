@@ -15,8 +15,11 @@
 //!    token ("the refresh token scope MUST be identical to that of the refresh token included by
 //!    the client"), the old refresh token consumed, its access token revoked (configurable).
 
-use crate::oauth::issuer::{response, TokenResponse};
+use secrecy::SecretString;
+
+use crate::oauth::issuer::{response, Expiries, TokenResponse};
 use crate::oauth::params::Params;
+use crate::oauth::policy::Policy;
 use crate::oauth::scope::Scope;
 use crate::oauth::token_format::{self, mint};
 use crate::oauth::token_state::{check, Inactive};
@@ -24,36 +27,22 @@ use crate::oauth::{replay, Authority, OAuthError};
 use crate::store::tokens::Rotation;
 use crate::store::{ClientRecord, NewToken, TokenKind, TokenRecord};
 
-pub async fn grant(
-    auth: &Authority,
-    client: &ClientRecord,
-    params: &Params,
-) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let Some((TokenKind::Refresh, digest)) = token_format::parse(presented) else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
-    let record = auth
-        .store
-        .find_token(&digest)
-        .await?
-        .filter(|r| r.kind() == Some(TokenKind::Refresh));
+    let record = auth.store.find_token(&digest).await?.filter(|r| r.kind() == Some(TokenKind::Refresh));
     let Some(record) = record else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
     if record.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was not issued to this client",
-        ));
+        return Err(OAuthError::invalid_grant("the refresh token was not issued to this client"));
     }
     let requested_text = requested.as_ref().map(Scope::to_string).unwrap_or_default();
-    let request = Refresh {
-        auth,
-        client,
-        presented,
-        requested_scope: &requested_text,
-    };
+    let policy = Policy::for_client(&auth.settings.tokens, client);
+    let request = Refresh { auth, client, policy, presented, requested_scope: &requested_text };
     match check(&record, auth.clock.now()) {
         Ok(()) => {}
         Err(Inactive::Consumed) => return request.replay_or_reuse(&record).await,
@@ -62,13 +51,14 @@ pub async fn grant(
     let granted = Scope::parse(&record.family_scope)?;
     let scope = match requested {
         Some(r) if !r.is_subset(&granted) => {
-            return Err(OAuthError::invalid_scope(
-                "the requested scope exceeds the scope originally granted",
-            ));
+            return Err(OAuthError::invalid_scope("the requested scope exceeds the scope originally granted"));
         }
         Some(r) => r,
         None => granted.clone(),
     };
+    if !policy.rotate_refresh_tokens {
+        return request.refresh_in_place(&record, &digest, scope).await;
+    }
     if let Some(rotated) = request.rotate(&record, &digest, &scope, &granted).await? {
         return Ok(rotated);
     }
@@ -94,6 +84,7 @@ fn refused(inactive: Inactive) -> OAuthError {
 struct Refresh<'a> {
     auth: &'a Authority,
     client: &'a ClientRecord,
+    policy: Policy,
     presented: &'a str,
     /// The normalised `scope` parameter, "" when absent: part of what makes a request the same.
     requested_scope: &'a str,
@@ -110,37 +101,23 @@ impl Refresh<'_> {
     ) -> Result<Option<TokenResponse>, OAuthError> {
         let auth = self.auth;
         let now = auth.clock.now();
-        let expiries = auth.expiries(now, record.family_expires_at);
+        let expiries = Expiries::new(&self.policy, now, record.family_expires_at);
         let access_scope = scope.to_string();
         let refresh_scope = granted.to_string();
         let access = mint(TokenKind::Access);
         let refresh = mint(TokenKind::Refresh);
-        let window = auth.settings.tokens.replay_window_secs;
+        let window = self.policy.replay_window_secs;
         let (access_digest, refresh_digest) = (access.digest, refresh.digest);
-        let answer = response(
-            access,
-            expiries.access - now,
-            Some(refresh),
-            access_scope.clone(),
-        );
+        let answer = response(access, expiries.access - now, Some(refresh), access_scope.clone());
         let sealed = (window > 0)
             .then(|| {
-                replay::seal(
-                    self.presented,
-                    &self.client.client_id,
-                    self.requested_scope,
-                    &answer,
-                    expiries.access,
-                )
+                replay::seal(self.presented, &self.client.client_id, self.requested_scope, &answer, expiries.access)
             })
             .flatten();
         let rotation = Rotation {
             family_id: &record.family_id,
             old_refresh: digest,
-            revoke_access: record
-                .access_digest
-                .as_deref()
-                .filter(|_| auth.settings.tokens.revoke_access_on_refresh),
+            revoke_access: record.access_digest.as_deref().filter(|_| self.policy.revoke_access_on_refresh),
             new_access: NewToken {
                 digest: &access_digest,
                 kind: TokenKind::Access,
@@ -165,7 +142,46 @@ impl Refresh<'_> {
             return Ok(None);
         }
         tracing::info!(family_id = %record.family_id, "refresh token rotated");
+        auth.metrics.refresh("rotated");
+        auth.metrics.issued("refresh_token");
         Ok(Some(answer))
+    }
+
+    /// Without rotation (a client's policy): a new access token, the same refresh token with its
+    /// expiry unchanged.
+    async fn refresh_in_place(
+        &self,
+        record: &TokenRecord,
+        digest: &[u8; 32],
+        scope: Scope,
+    ) -> Result<TokenResponse, OAuthError> {
+        let auth = self.auth;
+        let now = auth.clock.now();
+        let expiries = Expiries::new(&self.policy, now, record.family_expires_at);
+        let access = mint(TokenKind::Access);
+        let access_scope = scope.to_string();
+        let new_access = NewToken {
+            digest: &access.digest,
+            kind: TokenKind::Access,
+            scope: &access_scope,
+            issued_at: now,
+            expires_at: expiries.access,
+            access_digest: None,
+        };
+        let revoke = record.access_digest.as_deref().filter(|_| self.policy.revoke_access_on_refresh);
+        if !auth.store.refresh_in_place(&record.family_id, digest, revoke, &new_access, now).await? {
+            return Err(refused(Inactive::Revoked));
+        }
+        tracing::info!(family_id = %record.family_id, "access token refreshed without rotation");
+        auth.metrics.refresh("in_place");
+        auth.metrics.issued("refresh_token");
+        let same = SecretString::from(self.presented.to_owned());
+        Ok(TokenResponse {
+            access_token: access.token,
+            expires_in: expiries.access - now,
+            refresh_token: Some(same),
+            scope: access_scope,
+        })
     }
 
     /// A rotated refresh token presented again. The same response when this is a duplicate of the
@@ -176,9 +192,11 @@ impl Refresh<'_> {
         let now = auth.clock.now();
         if let Some(answer) = self.replay(record, now).await? {
             tracing::info!(family_id = %record.family_id, "refresh replayed within the replay window");
+            auth.metrics.refresh("replayed");
             return Ok(answer);
         }
         auth.store.revoke_family(&record.family_id, now).await?;
+        auth.metrics.refresh("reuse_detected");
         tracing::warn!(
             security_event = "refresh_token_reuse",
             client_id = %record.client_id,
@@ -188,16 +206,10 @@ impl Refresh<'_> {
         Err(refused(Inactive::Consumed))
     }
 
-    async fn replay(
-        &self,
-        record: &TokenRecord,
-        now: i64,
-    ) -> Result<Option<TokenResponse>, OAuthError> {
-        let (Some(sealed), Some(until), Some(successor)) = (
-            &record.replay_sealed,
-            record.replay_until,
-            &record.successor_digest,
-        ) else {
+    async fn replay(&self, record: &TokenRecord, now: i64) -> Result<Option<TokenResponse>, OAuthError> {
+        let (Some(sealed), Some(until), Some(successor)) =
+            (&record.replay_sealed, record.replay_until, &record.successor_digest)
+        else {
             return Ok(None);
         };
         if now >= until || record.family_revoked_at.is_some() {
@@ -212,22 +224,12 @@ impl Refresh<'_> {
         if check(&successor, now).is_err() {
             return Ok(None);
         }
-        if let Some(access) = successor
-            .access_digest
-            .as_deref()
-            .and_then(|d| <[u8; 32]>::try_from(d).ok())
-        {
+        if let Some(access) = successor.access_digest.as_deref().and_then(|d| <[u8; 32]>::try_from(d).ok()) {
             let access = self.auth.store.find_token(&access).await?;
             if !access.is_some_and(|a| check(&a, now).is_ok() && a.first_used_at.is_none()) {
                 return Ok(None);
             }
         }
-        Ok(replay::open(
-            self.presented,
-            &self.client.client_id,
-            self.requested_scope,
-            sealed,
-            now,
-        ))
+        Ok(replay::open(self.presented, &self.client.client_id, self.requested_scope, sealed, now))
     }
 }

@@ -1,0 +1,55 @@
+//! GET /metrics: counters move when the events happen; a separate metrics listener.
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestClient};
+
+on_both_backends!(counters_move_when_events_happen, metrics_can_move_to_a_separate_listener);
+
+/// The value of the first sample line starting with `prefix` (0 when absent).
+fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn counters_move_when_events_happen(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let client = app.standard_client().await;
+    let gateway = app.resource_server().await;
+    let (access, refresh) = app.token_pair(&client).await;
+    let (_, next, _) = app.refresh_ok(&client, &refresh).await;
+    app.refresh_ok(&client, &refresh).await; // replay
+    app.introspect(&gateway, &access).await; // inactive: revoked by the rotation
+    app.clock.advance(11);
+    app.refresh(&client, &refresh, None).await; // reuse
+    app.revoke(&client, &next, None).await;
+    let wrong = TestClient { id: client.id.clone(), secret: "wrong-wrong-wrong".into() };
+    app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
+
+    let m = app.metrics().await;
+    assert_eq!(sample(&m, "oauthd_tokens_issued_total{grant_type=\"client_credentials\"}"), 1.0, "{m}");
+    assert_eq!(sample(&m, "oauthd_tokens_issued_total{grant_type=\"refresh_token\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_refreshes_total{outcome=\"rotated\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_refreshes_total{outcome=\"replayed\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_refreshes_total{outcome=\"reuse_detected\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_introspections_total{active=\"false\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_revocations_total{kind=\"refresh_token\"}"), 1.0);
+    assert_eq!(sample(&m, "oauthd_client_auth_failures_total"), 1.0);
+    assert!(sample(&m, "oauthd_http_request_duration_seconds_count{endpoint=\"/token\",status=\"200\"}") >= 3.0);
+    assert_eq!(sample(&m, "oauthd_http_request_duration_seconds_count{endpoint=\"/token\",status=\"401\"}"), 1.0);
+    assert!(m.contains("oauthd_db_pool_connections{state=\"idle\"}"));
+    assert!(!m.contains(&client.secret) && !m.contains(&access), "no secrets in metrics");
+}
+
+async fn metrics_can_move_to_a_separate_listener(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.metrics.listen = Some("127.0.0.1:0".parse().unwrap())).await else {
+        return;
+    };
+    let r = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "not on the main listener");
+    let port = app.metrics_port.expect("a metrics listener");
+    let r = app.http.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("oauthd_tokens_issued"));
+}
