@@ -114,6 +114,22 @@ const SELECT_TOKEN: &str = "select t.token_digest, t.kind, t.family_id, t.scope,
      f.expires_at as family_expires_at, f.revoked_at as family_revoked_at \
      from token t join grant_family f on f.family_id = t.family_id where t.token_digest = $1";
 
+/// Inserts one [`NewToken`] of a family on a transaction, on either backend.
+macro_rules! insert_token {
+    ($tx:expr, $family_id:expr, $token:expr) => {
+        sqlx::query(INSERT_TOKEN)
+            .bind(&$token.digest[..])
+            .bind($token.kind.as_str())
+            .bind($family_id)
+            .bind($token.scope)
+            .bind($token.issued_at)
+            .bind($token.expires_at)
+            .bind($token.access_digest.map(|d| &d[..]))
+            .execute($tx)
+            .await?
+    };
+}
+
 const INSERT_TOKEN: &str =
     "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
      values ($1, $2, $3, $4, $5, $6, $7)";
@@ -147,16 +163,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 for token in std::iter::once(access).chain(refresh) {
-                    sqlx::query(INSERT_TOKEN)
-                        .bind(&token.digest[..])
-                        .bind(token.kind.as_str())
-                        .bind(family.family_id)
-                        .bind(token.scope)
-                        .bind(token.issued_at)
-                        .bind(token.expires_at)
-                        .bind(token.access_digest.map(|d| &d[..]))
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_token!(&mut *tx, family.family_id, token);
                 }
                 tx.commit().await
             })
@@ -203,16 +210,7 @@ impl Store {
                         .await?;
                 }
                 for token in [&r.new_access, &r.new_refresh] {
-                    sqlx::query(INSERT_TOKEN)
-                        .bind(&token.digest[..])
-                        .bind(token.kind.as_str())
-                        .bind(r.family_id)
-                        .bind(token.scope)
-                        .bind(token.issued_at)
-                        .bind(token.expires_at)
-                        .bind(token.access_digest.map(|d| &d[..]))
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_token!(&mut *tx, r.family_id, token);
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -297,16 +295,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query(INSERT_TOKEN)
-                    .bind(&new_access.digest[..])
-                    .bind(new_access.kind.as_str())
-                    .bind(family_id)
-                    .bind(new_access.scope)
-                    .bind(new_access.issued_at)
-                    .bind(new_access.expires_at)
-                    .bind(new_access.access_digest.map(|d| &d[..]))
-                    .execute(&mut *tx)
-                    .await?;
+                insert_token!(&mut *tx, family_id, new_access);
                 tx.commit().await?;
                 Ok(true)
             })
