@@ -237,11 +237,18 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
     post(auth.clone(), "grant_type=password&username=alice&password=wrong-password-here".into()).await;
     post(basic(&client.id, "not-the-secret-at-all"), "grant_type=client_credentials".into()).await;
     post(auth.clone(), format!("grant_type=refresh_token&refresh_token={refresh}")).await;
+    post(auth.clone(), format!("grant_type=refresh_token&refresh_token={refresh}&scope=PRODUCTION")).await;
+    post(auth.clone(), format!("token={access}")).await;
     child.kill().unwrap();
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(200));
     let logs = lines.lock().unwrap().join("\n");
     assert!(logs.contains("\"path\":\"/token\""), "requests are logged");
+    let reuse = logs.lines().find(|l| l.contains("refresh_token_reuse")).expect("a reuse detection is logged");
+    let reuse: Value = serde_json::from_str(reuse).unwrap();
+    assert_eq!(reuse["level"], "WARN");
+    assert_eq!(reuse["client_id"], client.id.as_str());
+    assert!(reuse["family_id"].is_string());
     for secret in [
         client.secret.as_str(),
         "hunter2-password",

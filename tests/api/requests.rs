@@ -8,6 +8,7 @@ on_both_backends!(
     an_oversized_body_is_invalid_request,
     get_on_token_is_refused_and_unknown_paths_are_404,
     every_answer_carries_a_request_id,
+    a_flood_of_bad_credentials_is_bounded_and_never_a_500,
 );
 
 async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
@@ -66,4 +67,41 @@ async fn every_answer_carries_a_request_id(backend: Backend) {
     };
     let r = app.post_raw("/token", None, "grant_type=client_credentials".into()).await;
     assert!(r.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
+}
+
+async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(backend: Backend) {
+    // Slow hashes (10 iterations, ~10x the default) and room for one running and one queued
+    // verification: 24 simultaneous bad requests cannot all be admitted.
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.security.argon2_iterations = 10;
+        s.security.max_concurrent_hashes = 1;
+        s.security.max_queued_hashes = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let flood = (0..24).map(|i| {
+        let header = basic(&client.id, &format!("wrong-secret-{i}"));
+        let app = &app;
+        async move { app.post_raw("/token", Some(&header), "grant_type=client_credentials".into()).await }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let mut busy = 0;
+    for r in answers {
+        match r.status().as_u16() {
+            401 => assert_error(r, 401, "invalid_client").await,
+            503 => {
+                busy += 1;
+                assert!(r.headers().get("retry-after").is_some());
+                assert_error(r, 503, "temporarily_unavailable").await
+            }
+            other => panic!("unexpected status {other}"),
+        };
+    }
+    assert!(busy > 0, "excess verifications are refused, not queued without bound");
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    app.client_credentials(&client, "PRODUCTION").await;
 }
