@@ -46,6 +46,8 @@ pub enum Command {
     /// Issue or revoke tokens as an operator.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run one janitor pass now: delete dead tokens and grant families (see the [janitor] settings).
+    Cleanup(JsonFlag),
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +164,7 @@ impl Cli {
             Command::Client(command) => client_command(&open(settings).await?, command).await,
             Command::User(command) => user_command(&open(settings).await?, command).await,
             Command::Token(command) => token_command(&open(settings).await?, command).await,
+            Command::Cleanup(flag) => cleanup_command(&open(settings).await?, flag).await,
         }
     }
 }
@@ -301,6 +304,24 @@ async fn token_command(auth: &Authority, command: TokenCommand) -> anyhow::Resul
                 Revoked::Unknown => println!("unknown token: nothing to revoke"),
             }
         }
+    }
+    Ok(())
+}
+
+async fn cleanup_command(auth: &Authority, flag: JsonFlag) -> anyhow::Result<()> {
+    let report = crate::janitor::run_once(auth).await?;
+    if flag.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("access tokens deleted:    {}", report.access_tokens);
+        println!("refresh tokens deleted:   {}", report.refresh_tokens);
+        println!("grant families deleted:   {}", report.families);
+        println!("replay responses dropped: {}", report.replays_dropped);
+        println!("backlog at start:         {}", report.backlog);
+        println!(
+            "batches: {}, slowest {} ms, pass {} ms",
+            report.batches, report.max_batch_ms, report.elapsed_ms
+        );
     }
     Ok(())
 }
