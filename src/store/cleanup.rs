@@ -61,12 +61,15 @@ pub struct Backlog {
 
 /// Dead families, in three index-driven branches (revoked, ended, exhausted). `union all` so each
 /// branch streams and the limit stops the scan; a family found twice is deduplicated by the caller.
+/// "No unrotated token alive" is a correlated `max(…) <= $1` rather than `not exists (…)`:
+/// PostgreSQL turns `not exists` into an anti-join that reads every live token to build a hash,
+/// while the scalar subquery stays a per-candidate probe of `token_family_id`.
 const DEAD_FAMILIES: &str = "select family_id from grant_family where revoked_at <= $1 \
      union all select family_id from grant_family where expires_at <= $1 \
      union all select h.family_id from token h \
        where h.kind = 'refresh' and h.consumed_at is null and h.expires_at <= $1 \
-       and not exists (select 1 from token u where u.family_id = h.family_id \
-                       and u.consumed_at is null and u.expires_at > $1) \
+       and (select max(u.expires_at) from token u \
+            where u.family_id = h.family_id and u.consumed_at is null) <= $1 \
      limit $2";
 
 impl Store {
