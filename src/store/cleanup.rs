@@ -155,9 +155,11 @@ impl Store {
         Ok(removed)
     }
 
-    /// Deletes up to `limit` access tokens that expired at or before `cutoff`, and, in the same
+    /// Deletes up to `limit` access tokens that expired at or before `cutoff`, oldest first, and, in the same
     /// transaction, the families this leaves without any token (grants that never had a refresh
-    /// token). Access tokens play no part in reuse detection, so they go whatever their family's
+    /// token). `order by expires_at` keeps PostgreSQL on the partial index: when most rows match,
+    /// it would otherwise pick a sequential scan that re-reads the dead tuples of earlier batches.
+    /// Access tokens play no part in reuse detection, so they go whatever their family's
     /// state. A revoked access token goes once it has also expired.
     pub async fn delete_expired_access_tokens(
         &self,
@@ -168,7 +170,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut touched: Vec<String> = sqlx::query_scalar(
                 "delete from token where token_digest in (select token_digest from token \
-                 where kind = 'access' and expires_at <= $1 limit $2) returning family_id",
+                 where kind = 'access' and expires_at <= $1 order by expires_at limit $2) \
+                 returning family_id",
             )
             .bind(cutoff)
             .bind(i64::from(limit))
@@ -203,15 +206,17 @@ impl Store {
     /// Drops up to `limit` sealed replay responses whose window has passed (at `now`: these are
     /// dropped as soon as they are useless, not after a retention). Returns how many.
     pub async fn drop_expired_replays(&self, now: UnixTime, limit: u32) -> Result<u64, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query(
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
             "update token set replay_sealed = null, replay_until = null where token_digest in \
-             (select token_digest from token where replay_until <= $1 limit $2)"
+             (select token_digest from token where replay_until <= $1 order by replay_until limit $2)"
         )
         .bind(now)
         .bind(i64::from(limit))
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         Ok(done)
     }
 
