@@ -46,7 +46,7 @@ pub enum Command {
     /// Issue or revoke tokens as an operator.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Run one janitor pass now: delete dead tokens and grant families (see the [janitor] settings).
+    /// Run one janitor pass now: delete dead tokens and grant families ([janitor] settings).
     Cleanup(JsonFlag),
 }
 

@@ -155,12 +155,12 @@ impl Store {
         Ok(removed)
     }
 
-    /// Deletes up to `limit` access tokens that expired at or before `cutoff`, oldest first, and, in the same
-    /// transaction, the families this leaves without any token (grants that never had a refresh
-    /// token). `order by expires_at` keeps PostgreSQL on the partial index: when most rows match,
-    /// it would otherwise pick a sequential scan that re-reads the dead tuples of earlier batches.
-    /// Access tokens play no part in reuse detection, so they go whatever their family's
-    /// state. A revoked access token goes once it has also expired.
+    /// Deletes up to `limit` access tokens that expired at or before `cutoff`, oldest first, and,
+    /// in the same transaction, the families this leaves without any token (grants that never had
+    /// a refresh token). Access tokens play no part in reuse detection, so they go whatever their
+    /// family's state; a revoked one goes once it has also expired. `order by expires_at` keeps
+    /// PostgreSQL on the partial index: when most rows match it would otherwise pick a sequential
+    /// scan, which re-reads the dead tuples of earlier batches.
     pub async fn delete_expired_access_tokens(
         &self,
         cutoff: UnixTime,
