@@ -42,7 +42,7 @@ pub struct CleanupReport {
     /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
     /// not a row count (a family's rotated tokens are not counted).
     pub backlog: u64,
-    /// Delete and update statements run.
+    /// Statements run (each finds, deletes or updates at most `janitor.batch_size` rows).
     pub batches: u64,
     /// The slowest of them, in milliseconds.
     pub max_batch_ms: u64,
