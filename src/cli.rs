@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, and the operator commands for clients, users and tokens.
 //! One file per command group under `cli/`; each parses with clap and calls `admin::`.
 
+mod cleanup;
 mod clients;
 mod input;
 mod tokens;
@@ -44,6 +45,8 @@ pub enum Command {
     /// Issue or revoke tokens as an operator.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run one janitor pass now: delete dead tokens and grant families ([janitor] settings).
+    Cleanup(JsonFlag),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -72,6 +75,7 @@ impl Cli {
             Command::Client(command) => clients::run(&open(settings).await?, command).await,
             Command::User(command) => users::run(&open(settings).await?, command).await,
             Command::Token(command) => tokens::run(&open(settings).await?, command).await,
+            Command::Cleanup(flag) => cleanup::run(&open(settings).await?, flag).await,
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub janitor: JanitorSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +166,31 @@ impl Default for LogSettings {
     }
 }
 
+/// The background janitor that deletes dead tokens and grant families (see `src/janitor.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JanitorSettings {
+    /// Run passes in the background while serving; `oauthd cleanup` runs one pass regardless.
+    pub enabled: bool,
+    /// Seconds between the end of one pass and the start of the next.
+    pub interval_secs: u64,
+    /// How long a dead row (expired, revoked, or a rotated token of a dead family) is kept after
+    /// it died, for audit and debugging. Should exceed `server.request_timeout_secs`.
+    pub retention_secs: i64,
+    /// Most rows one delete statement removes; the pass loops batch by batch.
+    pub batch_size: u32,
+}
+
+impl Default for JanitorSettings {
+    fn default() -> Self {
+        JanitorSettings { enabled: true, interval_secs: 60, retention_secs: 3600, batch_size: 1000 }
+    }
+}
+
+/// Upper bound of `janitor.batch_size`: a batch binds up to this many family ids as parameters,
+/// well under SQLite's 32766 and PostgreSQL's 65535.
+pub const MAX_JANITOR_BATCH: u32 = 10_000;
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -253,6 +279,15 @@ impl Settings {
         }
         if self.security.argon2_memory_kib < 8 * 1024 || self.security.argon2_iterations == 0 {
             return invalid("security.argon2_memory_kib", "argon2id needs at least 8192 KiB and 1 iteration");
+        }
+        if self.janitor.interval_secs == 0 {
+            return invalid("janitor.interval_secs", "must be greater than 0");
+        }
+        if self.janitor.retention_secs < 0 {
+            return invalid("janitor.retention_secs", "must be 0 or more");
+        }
+        if !(1..=MAX_JANITOR_BATCH).contains(&self.janitor.batch_size) {
+            return invalid("janitor.batch_size", "must be between 1 and 10000");
         }
         Ok(())
     }

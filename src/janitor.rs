@@ -1,31 +1,187 @@
-//! Background housekeeping while the server runs: sealed replay responses are dropped once their
-//! window has passed, so the database never keeps a way to reproduce a response longer than
-//! needed.
+//! Background housekeeping: deletes dead tokens and grant families, and drops sealed replay
+//! responses once their window has passed. One pass ([`run_once`]) serves the background loop
+//! ([`spawn`], every `janitor.interval_secs`) and `oauthd cleanup`.
+//!
+//! What goes, `janitor.retention_secs` after it died (the store's `cleanup` module has the exact
+//! predicates, each backed by a partial index):
+//! 1. sealed replay responses past their window — at once, without retention;
+//! 2. dead grant families, whole: revoked, past their absolute end, or exhausted (the refresh
+//!    chain's head expired and no other unrotated token lives). Their rotated refresh tokens go
+//!    with them: reuse detection has nothing left to protect;
+//! 3. expired access tokens, whatever their family (reuse detection never needs them), and the
+//!    families this leaves empty (grants without a refresh token).
+//!
+//! What stays: every live token, and every rotated refresh token of a family that is still alive,
+//! even past its own expiry — presenting it again must still revoke the family (RFC 9700 §4.14.2).
+//!
+//! Every statement touches at most `janitor.batch_size` rows (a dead family's chain head goes with
+//! the family row: one more row per family) and the pass yields between statements, so requests
+//! share the pool and no lock is held for long.
 
 use std::time::Duration;
 
+use serde::Serialize;
+
+use crate::clock::Stopwatch;
+use crate::metrics::KindLabel;
 use crate::oauth::Authority;
+use crate::store::cleanup::Removed;
+use crate::store::StoreError;
 
-/// How often the janitor runs.
-const INTERVAL: Duration = Duration::from_secs(10);
-
-/// One pass; returns how many sealed replay responses were dropped.
-pub async fn run_once(auth: &Authority) -> Result<u64, crate::store::StoreError> {
-    auth.store.drop_expired_replays(auth.clock.now()).await
+/// What one pass did, for logs, metrics and `oauthd cleanup`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanupReport {
+    /// Access tokens deleted.
+    pub access_tokens: u64,
+    /// Refresh tokens deleted (rotated ones of dead families, and the families' last ones).
+    pub refresh_tokens: u64,
+    /// Grant families deleted.
+    pub families: u64,
+    /// Sealed replay responses dropped (the token rows stay).
+    pub replays_dropped: u64,
+    /// Rows found dead at the start of the pass through the janitor's indexes: expired access
+    /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
+    /// not a row count (a family's rotated tokens are not counted).
+    pub backlog: u64,
+    /// Statements run (each finds, deletes or updates at most `janitor.batch_size` rows).
+    pub batches: u64,
+    /// The slowest of them, in milliseconds.
+    pub max_batch_ms: u64,
+    /// The whole pass, in milliseconds.
+    pub elapsed_ms: u64,
 }
 
-/// Runs passes every [`INTERVAL`] until the task is aborted.
-pub fn spawn(auth: Authority) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(INTERVAL);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+impl CleanupReport {
+    fn add(&mut self, removed: Removed) {
+        self.access_tokens += removed.access_tokens;
+        self.refresh_tokens += removed.refresh_tokens;
+        self.families += removed.families;
+    }
+
+    /// Rows deleted (tokens and families).
+    pub fn rows_deleted(&self) -> u64 {
+        self.access_tokens + self.refresh_tokens + self.families
+    }
+}
+
+/// Times each statement and lets other tasks run between them.
+struct Batches<'a> {
+    report: &'a mut CleanupReport,
+}
+
+impl Batches<'_> {
+    async fn run<T, F>(&mut self, step: F) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let watch = Stopwatch::start();
+        let out = step.await?;
+        let ms = watch.elapsed_ms();
+        self.report.batches += 1;
+        self.report.max_batch_ms = self.report.max_batch_ms.max(ms);
+        tokio::task::yield_now().await;
+        Ok(out)
+    }
+}
+
+/// One full pass: loops each step batch by batch until a batch comes back short.
+pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
+    let watch = Stopwatch::start();
+    let settings = &auth.settings.janitor;
+    let limit = settings.batch_size;
+    let full = u64::from(limit);
+    let now = auth.clock.now();
+    let cutoff = now.saturating_sub(settings.retention_secs);
+    let store = &auth.store;
+    let mut report = CleanupReport::default();
+    let backlog = store.cleanup_backlog(cutoff).await?;
+    report.backlog = backlog.access_tokens + backlog.ended_families + backlog.expired_heads;
+    let mut batches = Batches { report: &mut report };
+
+    let mut replays = 0;
+    loop {
+        let dropped = batches.run(store.drop_expired_replays(now, limit)).await?;
+        replays += dropped;
+        if dropped < full {
+            break;
+        }
+    }
+
+    let mut removed = Removed::default();
+    loop {
+        let (families, found) = batches.run(store.dead_families(cutoff, limit)).await?;
+        if families.is_empty() {
+            break;
+        }
         loop {
-            ticker.tick().await;
+            let tokens = batches.run(store.delete_family_tokens(&families, limit)).await?;
+            removed += tokens;
+            if tokens.tokens() < full {
+                break;
+            }
+        }
+        removed += batches.run(store.delete_families(&families)).await?;
+        if (found as u64) < full {
+            break;
+        }
+    }
+
+    loop {
+        let access = batches.run(store.delete_expired_access_tokens(cutoff, limit)).await?;
+        removed += access;
+        if access.access_tokens < full {
+            break;
+        }
+    }
+
+    report.replays_dropped = replays;
+    report.add(removed);
+    report.elapsed_ms = watch.elapsed_ms();
+    record(auth, &report);
+    Ok(report)
+}
+
+/// Counts a pass in the metrics: rows deleted by kind, and what is left of the backlog found at
+/// its start.
+fn record(auth: &Authority, report: &CleanupReport) {
+    let m = &auth.metrics;
+    for (kind, rows) in [
+        ("access_token", report.access_tokens),
+        ("refresh_token", report.refresh_tokens),
+        ("grant_family", report.families),
+        ("replay_response", report.replays_dropped),
+    ] {
+        m.janitor_deleted.get_or_create(&KindLabel { kind }).inc_by(rows);
+    }
+    let left = report.backlog.saturating_sub(report.access_tokens + report.families);
+    m.janitor_backlog.set(i64::try_from(left).unwrap_or(i64::MAX));
+}
+
+/// Runs a pass every `janitor.interval_secs` (the first one interval after start) until the task
+/// is aborted. Not started when `janitor.enabled` is false.
+pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
+    let settings = &auth.settings.janitor;
+    if !settings.enabled {
+        tracing::info!("janitor disabled (janitor.enabled = false); run `oauthd cleanup` instead");
+        return None;
+    }
+    let interval = Duration::from_secs(settings.interval_secs);
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
             match run_once(&auth).await {
-                Ok(0) => {}
-                Ok(dropped) => tracing::debug!(dropped, "janitor dropped expired replay responses"),
+                Ok(report) if report.rows_deleted() == 0 && report.replays_dropped == 0 => {}
+                Ok(report) => tracing::info!(
+                    access_tokens = report.access_tokens,
+                    refresh_tokens = report.refresh_tokens,
+                    families = report.families,
+                    replays_dropped = report.replays_dropped,
+                    batches = report.batches,
+                    elapsed_ms = report.elapsed_ms,
+                    "janitor pass"
+                ),
                 Err(e) => tracing::warn!(error = %e, "janitor pass failed"),
             }
         }
-    })
+    }))
 }

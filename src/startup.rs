@@ -117,7 +117,9 @@ impl Application {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!("shutdown grace period over; exiting with requests in flight"),
         }
-        janitor.abort();
+        if let Some(janitor) = janitor {
+            janitor.abort();
+        }
         store.close().await;
         tracing::info!("oauthd stopped");
         Ok(())

@@ -3,6 +3,7 @@
 //! holds (see [`on_pool!`]). The store knows nothing of OAuth: it stores and loads rows, and each
 //! atomic step the protocol needs is one method.
 
+pub mod cleanup;
 pub mod clients;
 pub mod tokens;
 pub mod users;

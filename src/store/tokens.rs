@@ -244,20 +244,6 @@ impl Store {
         .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
-
-    /// Drops sealed replay responses whose window has passed. Returns how many were dropped.
-    pub async fn drop_expired_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "update token set replay_sealed = null, replay_until = null where replay_until is not null and replay_until <= $1"
-        )
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        Ok(done)
-    }
 }
 
 impl Store {

@@ -40,6 +40,14 @@ async fn counters_move_when_events_happen(backend: Backend) {
     assert_eq!(sample(&m, "oauthd_http_request_duration_seconds_count{endpoint=\"/token\",status=\"401\"}"), 1.0);
     assert!(m.contains("oauthd_db_pool_connections{state=\"idle\"}"));
     assert!(!m.contains(&client.secret) && !m.contains(&access), "no secrets in metrics");
+
+    app.clock.advance(3600 + app.auth.settings.janitor.retention_secs);
+    let report = oauthd::janitor::run_once(&app.auth).await.unwrap();
+    assert!(report.access_tokens > 0);
+    let m = app.metrics().await;
+    let deleted = sample(&m, "oauthd_janitor_rows_deleted_total{kind=\"access_token\"}");
+    assert_eq!(deleted, report.access_tokens as f64, "{m}");
+    assert!(m.contains("oauthd_janitor_backlog"));
 }
 
 async fn metrics_can_move_to_a_separate_listener(backend: Backend) {

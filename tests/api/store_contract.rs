@@ -15,6 +15,8 @@ on_both_backends!(
     rotation_succeeds_once_and_revokes_the_old_access_token,
     revoking_a_family_marks_every_token_of_it,
     deleting_a_client_removes_its_tokens,
+    cleanup_statements_delete_at_most_the_batch_size,
+    only_dead_families_are_found_and_a_chain_head_goes_last,
 );
 
 async fn open(backend: Backend) -> Option<(TestDb, Store)> {
@@ -135,7 +137,7 @@ async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backen
     assert_eq!(old.successor_digest.as_deref(), Some(&[4u8; 32][..]));
     assert_eq!(old.replay_sealed.as_deref(), Some(&b"sealed"[..]));
     assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
-    assert_eq!(store.drop_expired_replays(30).await.unwrap(), 1);
+    assert_eq!(store.drop_expired_replays(30, 1000).await.unwrap(), 1);
     assert!(store.find_token(&[2; 32]).await.unwrap().unwrap().replay_sealed.is_none());
 }
 
@@ -163,4 +165,84 @@ async fn deleting_a_client_removes_its_tokens(backend: Backend) {
     assert!(store.delete_client("c1").await.unwrap());
     assert!(store.find_token(&[1; 32]).await.unwrap().is_none());
     assert!(!store.delete_client("c1").await.unwrap());
+}
+
+async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    for i in 0..5u8 {
+        seed_grant(&store, &format!("f{i}"), &[i; 32], &[100 + i; 32], 10).await;
+    }
+    // Everything expires at 110.
+    let mut access = Vec::new();
+    loop {
+        let removed = store.delete_expired_access_tokens(200, 2).await.unwrap();
+        assert!(removed.access_tokens <= 2);
+        assert_eq!(removed.families, 0, "the refresh tokens keep their families");
+        access.push(removed.access_tokens);
+        if removed.access_tokens < 2 {
+            break;
+        }
+    }
+    assert_eq!(access, [2, 2, 1]);
+    let mut families = 0;
+    loop {
+        let (ids, found) = store.dead_families(200, 2).await.unwrap();
+        assert!(found <= 2 && ids.len() <= found);
+        if ids.is_empty() {
+            break;
+        }
+        let removed = store.delete_families(&ids).await.unwrap();
+        assert_eq!((removed.refresh_tokens, removed.families), (ids.len() as u64, ids.len() as u64));
+        families += removed.families;
+    }
+    assert_eq!(families, 5);
+    assert!(store.find_token(&[104; 32]).await.unwrap().is_none());
+}
+
+async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    // f1: rotated three times at 20, 30, 40; its head expires at 140.
+    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    let chain: [([u8; 32], [u8; 32]); 3] = [([3; 32], [4; 32]), ([5; 32], [6; 32]), ([7; 32], [8; 32])];
+    let mut old = [2u8; 32];
+    for (i, (a, r)) in chain.iter().enumerate() {
+        let now = 20 + 10 * i as i64;
+        let rotation = Rotation {
+            family_id: "f1",
+            old_refresh: &old,
+            revoke_access: None,
+            new_access: token(a, TokenKind::Access, None, now),
+            new_refresh: token(r, TokenKind::Refresh, Some(a), now),
+            replay_sealed: None,
+            replay_until: None,
+            now,
+        };
+        assert!(store.rotate_refresh_token(&rotation).await.unwrap());
+        old = *r;
+    }
+    // f2: revoked at 50, tokens expire at 110.
+    seed_grant(&store, "f2", &[9; 32], &[10; 32], 10).await;
+    store.revoke_family("f2", 50).await.unwrap();
+    assert_eq!(store.dead_families(49, 10).await.unwrap().0, Vec::<String>::new());
+    assert_eq!(store.dead_families(50, 10).await.unwrap().0, ["f2"]);
+    assert_eq!(store.dead_families(139, 10).await.unwrap().0, ["f2"], "f1's head lives");
+    assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f1", "f2"]);
+
+    let ids = vec!["f1".to_owned()];
+    let first = store.delete_family_tokens(&ids, 4).await.unwrap();
+    assert_eq!(first.tokens(), 4);
+    let second = store.delete_family_tokens(&ids, 4).await.unwrap();
+    assert_eq!(second.tokens(), 3, "4 access tokens and 3 rotated refresh tokens");
+    assert_eq!(store.delete_family_tokens(&ids, 4).await.unwrap().tokens(), 0);
+    assert!(store.find_token(&[8; 32]).await.unwrap().is_some(), "the head is kept");
+    assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f1", "f2"], "still findable");
+    let last = store.delete_families(&ids).await.unwrap();
+    assert_eq!((last.access_tokens, last.refresh_tokens, last.families), (0, 1, 1));
+    assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f2"]);
 }

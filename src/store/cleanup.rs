@@ -1,0 +1,223 @@
+//! Deleting dead rows, for the janitor (`src/janitor.rs`), which decides the order and the loop.
+//! Every method here is one bounded step: at most `limit` rows per statement, found through the
+//! partial indexes of `migrations/*/0003_cleanup_indexes.sql`, never a table scan. Each method is
+//! atomic (one statement, or one short transaction), so a pass stopped between two steps leaves
+//! every dead row findable by the next pass.
+//!
+//! "Dead at `cutoff`" (the janitor passes `now - retention`):
+//! - an access token with `expires_at <= cutoff`;
+//! - a grant family revoked at or before `cutoff`, or whose absolute end is at or before it;
+//! - a grant family *exhausted* at `cutoff`: the head of its refresh chain (the refresh token not
+//!   yet rotated) expired at or before `cutoff`, and it holds no other unrotated token that is still
+//!   unexpired at `cutoff`. Nothing of such a family can be used any more, so its rotated refresh
+//!   tokens, kept until now for reuse detection, have nothing left to protect.
+
+use super::{on_pool, Store, StoreError};
+use crate::clock::UnixTime;
+
+/// Rows removed by one step, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub access_tokens: u64,
+    pub refresh_tokens: u64,
+    pub families: u64,
+}
+
+impl Removed {
+    pub fn tokens(&self) -> u64 {
+        self.access_tokens + self.refresh_tokens
+    }
+
+    fn count_kinds(&mut self, kinds: &[String]) {
+        for kind in kinds {
+            if kind == "access" {
+                self.access_tokens += 1;
+            } else {
+                self.refresh_tokens += 1;
+            }
+        }
+    }
+}
+
+impl std::ops::AddAssign for Removed {
+    fn add_assign(&mut self, other: Removed) {
+        self.access_tokens += other.access_tokens;
+        self.refresh_tokens += other.refresh_tokens;
+        self.families += other.families;
+    }
+}
+
+/// Rows waiting for the janitor, counted through the same indexes it uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Access tokens dead at the cutoff.
+    pub access_tokens: u64,
+    /// Families revoked or past their absolute end at the cutoff.
+    pub ended_families: u64,
+    /// Refresh chain heads expired at the cutoff (their families are exhausted unless another
+    /// unrotated token still lives).
+    pub expired_heads: u64,
+}
+
+/// Dead families, in three index-driven branches (revoked, ended, exhausted). `union all` so each
+/// branch streams and the limit stops the scan; a family found twice is deduplicated by the caller.
+/// "No unrotated token alive" is a correlated `max(…) <= $1` rather than `not exists (…)`:
+/// PostgreSQL turns `not exists` into an anti-join that reads every live token to build a hash,
+/// while the scalar subquery stays a per-candidate probe of `token_family_id`.
+const DEAD_FAMILIES: &str = "select family_id from grant_family where revoked_at <= $1 \
+     union all select family_id from grant_family where expires_at <= $1 \
+     union all select h.family_id from token h \
+       where h.kind = 'refresh' and h.consumed_at is null and h.expires_at <= $1 \
+       and (select max(u.expires_at) from token u \
+            where u.family_id = h.family_id and u.consumed_at is null) <= $1 \
+     limit $2";
+
+impl Store {
+    /// Up to `limit` ids of families dead at `cutoff` (see the module docs), without duplicates.
+    /// The second value is the number of rows the query returned, to tell a full batch from the
+    /// last one.
+    pub async fn dead_families(&self, cutoff: UnixTime, limit: u32) -> Result<(Vec<String>, usize), StoreError> {
+        let mut ids: Vec<String> = on_pool!(self, |pool| sqlx::query_scalar(DEAD_FAMILIES)
+            .bind(cutoff)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        let found = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok((ids, found))
+    }
+
+    /// Deletes up to `limit` tokens of the given families, all but the head of each refresh chain,
+    /// which [`Store::delete_families`] removes with its family: while a family row and its head
+    /// remain, the family stays findable by [`Store::dead_families`]. Only for dead families.
+    pub async fn delete_family_tokens(&self, family_ids: &[String], limit: u32) -> Result<Removed, StoreError> {
+        if family_ids.is_empty() {
+            return Ok(Removed::default());
+        }
+        let sql = format!(
+            "delete from token where token_digest in (select token_digest from token \
+             where family_id in ({}) and (kind = 'access' or consumed_at is not null) limit $1) \
+             returning kind",
+            placeholders(2, family_ids.len())
+        );
+        let kinds: Vec<String> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_scalar(&sql).persistent(false).bind(i64::from(limit));
+            for id in family_ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        let mut removed = Removed::default();
+        removed.count_kinds(&kinds);
+        Ok(removed)
+    }
+
+    /// Deletes the given families with their remaining tokens (after [`Store::delete_family_tokens`]
+    /// only the chain heads: at most one per family), in one transaction. Only for dead families.
+    pub async fn delete_families(&self, family_ids: &[String]) -> Result<Removed, StoreError> {
+        if family_ids.is_empty() {
+            return Ok(Removed::default());
+        }
+        let list = placeholders(1, family_ids.len());
+        let tokens_sql = format!("delete from token where family_id in ({list}) returning kind");
+        let families_sql = format!("delete from grant_family where family_id in ({list})");
+        let (kinds, families): (Vec<String>, u64) = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut query = sqlx::query_scalar(&tokens_sql).persistent(false);
+            for id in family_ids {
+                query = query.bind(id);
+            }
+            let kinds = query.fetch_all(&mut *tx).await?;
+            let mut query = sqlx::query(&families_sql).persistent(false);
+            for id in family_ids {
+                query = query.bind(id);
+            }
+            let families = query.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((kinds, families))
+        })?;
+        let mut removed = Removed { families, ..Removed::default() };
+        removed.count_kinds(&kinds);
+        Ok(removed)
+    }
+
+    /// Deletes up to `limit` access tokens that expired at or before `cutoff`, oldest first, and,
+    /// in the same transaction, the families this leaves without any token (grants that never had
+    /// a refresh token). Access tokens play no part in reuse detection, so they go whatever their
+    /// family's state; a revoked one goes once it has also expired. `order by expires_at` keeps
+    /// PostgreSQL on the partial index: when most rows match it would otherwise pick a sequential
+    /// scan, which re-reads the dead tuples of earlier batches.
+    pub async fn delete_expired_access_tokens(&self, cutoff: UnixTime, limit: u32) -> Result<Removed, StoreError> {
+        let (deleted, families): (Vec<String>, u64) = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut touched: Vec<String> = sqlx::query_scalar(
+                "delete from token where token_digest in (select token_digest from token \
+                 where kind = 'access' and expires_at <= $1 order by expires_at limit $2) \
+                 returning family_id",
+            )
+            .bind(cutoff)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let deleted = touched.clone();
+            touched.sort_unstable();
+            touched.dedup();
+            let mut families = 0;
+            if !touched.is_empty() {
+                let sql = format!(
+                    "delete from grant_family where family_id in ({}) \
+                     and not exists (select 1 from token t where t.family_id = grant_family.family_id)",
+                    placeholders(1, touched.len())
+                );
+                let mut query = sqlx::query(&sql).persistent(false);
+                for id in &touched {
+                    query = query.bind(id);
+                }
+                families = query.execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((deleted, families))
+        })?;
+        Ok(Removed { access_tokens: deleted.len() as u64, refresh_tokens: 0, families })
+    }
+
+    /// Drops up to `limit` sealed replay responses whose window has passed (at `now`: these are
+    /// dropped as soon as they are useless, not after a retention). Returns how many.
+    pub async fn drop_expired_replays(&self, now: UnixTime, limit: u32) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "update token set replay_sealed = null, replay_until = null where token_digest in \
+             (select token_digest from token where replay_until <= $1 order by replay_until limit $2)",
+            )
+            .bind(now)
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done)
+    }
+
+    /// Counts what is dead at `cutoff` through the janitor's indexes (index-only range counts).
+    pub async fn cleanup_backlog(&self, cutoff: UnixTime) -> Result<Backlog, StoreError> {
+        let counts: (i64, i64, i64) = on_pool!(self, |pool| sqlx::query_as(
+            "select \
+               (select count(*) from token where kind = 'access' and expires_at <= $1), \
+               (select count(*) from grant_family where revoked_at <= $1) \
+                 + (select count(*) from grant_family where expires_at <= $1), \
+               (select count(*) from token where kind = 'refresh' and consumed_at is null \
+                  and expires_at <= $1)"
+        )
+        .bind(cutoff)
+        .fetch_one(pool)
+        .await)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or_default();
+        Ok(Backlog { access_tokens: count(counts.0), ended_families: count(counts.1), expired_heads: count(counts.2) })
+    }
+}
+
+/// `$first, $first+1, …` for `n` bound values. The values are always bound, never spliced.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
