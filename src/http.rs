@@ -1,8 +1,10 @@
 //! The HTTP layer: it extracts and answers. One file per endpoint; the router and the layers that
-//! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics) live here.
+//! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics, and
+//! behind a TLS-terminating proxy the TLS requirement) live here.
 
 pub mod extract;
 pub mod health;
+pub mod require_tls;
 pub mod token;
 
 use std::time::Duration;
@@ -51,13 +53,18 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.server.request_timeout_secs),
         ))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
-    Router::new()
+    let mut routes = Router::new()
         .route("/token", post(token::token))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(not_found)
-        .layer(layers)
-        .with_state(state)
+        .fallback(not_found);
+    if let Some(policy) = require_tls::TlsPolicy::from_settings(&settings) {
+        routes = routes.layer(axum::middleware::from_fn_with_state(
+            policy,
+            require_tls::require_tls,
+        ));
+    }
+    routes.layer(layers).with_state(state)
 }
 
 /// The request span: never headers, query strings or bodies — they may carry credentials.
