@@ -25,5 +25,7 @@ mod client_auth;
 mod config;
 mod grants;
 mod health;
+mod healthcheck;
 mod requests;
 mod store_contract;
+mod tls;
