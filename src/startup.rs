@@ -122,13 +122,7 @@ impl Application {
         let settings = self.authority.settings.clone();
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let store = self.authority.store.clone();
-        tracing::info!(
-            address = %self.local,
-            scheme = self.scheme(),
-            issuer = %settings.issuer(self.local),
-            database = store.backend_name(),
-            "oauthd listening"
-        );
+        let scheme = self.scheme();
         let app =
             crate::http::router(self.authority).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
@@ -151,6 +145,14 @@ impl Application {
                     .serve(app),
             ),
         };
+        // Logged once the reloader listens for SIGHUP: scripts may signal as soon as they read it.
+        tracing::info!(
+            address = %self.local,
+            scheme,
+            issuer = %settings.issuer(self.local),
+            database = store.backend_name(),
+            "oauthd listening"
+        );
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             stop.await;
@@ -173,20 +175,26 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not on first poll, so a platform that
+/// stops the container right after start-up still gets a graceful shutdown.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    }
 }

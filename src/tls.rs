@@ -131,8 +131,9 @@ impl Tls {
             return;
         }
         let tls = self.clone();
+        // Registered before returning, so a SIGHUP right after start-up is never fatal.
+        let mut hangup = hangup_signals();
         tokio::spawn(async move {
-            let mut hangup = hangup_signals();
             let mut last_error = String::new();
             loop {
                 let signalled = tokio::select! {
