@@ -8,11 +8,14 @@
 # Prints the image size and the start-up time (container start to /readyz 200).
 #
 # usage: scripts/container-check.sh          (as root; CONTAINER_CHECK=path/to/container-check.sh,
-#                                             PG_URL=postgres://postgres@127.0.0.1:5432 to override)
+#                                             PG_URL=postgres://postgres@127.0.0.1:5432 to override;
+#                                             PORT_BASE=18080: loopback ports PORT_BASE, +363, +364)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CC=${CONTAINER_CHECK:-$ROOT/../shared/tools/container-check.sh}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+PORT_BASE=${PORT_BASE:-18080}
+HTTP_PORT=$PORT_BASE SQLITE_TLS_PORT=$((PORT_BASE + 363)) PG_TLS_PORT=$((PORT_BASE + 364))
 TAG=localhost/oauthd:check
 NAME=oauthd-check
 SEED_ID=IZsIi6HDbB5e8VKdZAnUi_fZ3f8a
@@ -23,10 +26,10 @@ log() { printf '\n\033[1;32m== %s\033[0m\n' "$*" >&2; }
 fail() { printf '\033[1;31mFAIL: %s\033[0m\n' "$*" >&2; exit 1; }
 
 log "1. build; run on a fresh SQLite volume; /readyz, HEALTHCHECK, non-root"
-"$CC" -t "$TAG" -p 18080 --path /readyz "$ROOT"
+"$CC" -t "$TAG" -p "$HTTP_PORT" --path /readyz "$ROOT"
 eval "$("$CC" --env-only)"
 size=$(podman image inspect "$TAG" --format '{{.Size}}')
-log "image size: $size bytes ($((size / 1024 / 1024)) MiB)"
+log "image size: $size bytes ($(( (size + 524288) / 1048576 )) MiB)"
 
 cleanup() { podman rm -f -t 2 "$NAME" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -72,8 +75,8 @@ exercise() {
 log "2. SQLite on a fresh volume, HTTPS"
 podman volume rm -f oauthd-check-data >/dev/null 2>&1 || true
 podman volume create oauthd-check-data >/dev/null
-exercise sqlite https://127.0.0.1:18443 \
-  -p 127.0.0.1:18443:8443 -e OAUTHD_SERVER__LISTEN=0.0.0.0:8443 \
+exercise sqlite "https://127.0.0.1:$SQLITE_TLS_PORT" \
+  -p "127.0.0.1:$SQLITE_TLS_PORT:8443" -e OAUTHD_SERVER__LISTEN=0.0.0.0:8443 \
   -v oauthd-check-data:/var/lib/oauthd/data
 podman volume rm -f oauthd-check-data >/dev/null
 
@@ -83,11 +86,11 @@ psql -q "$PG_URL/postgres" -c "drop database if exists $db with (force)" -c "cre
 secrets=$(mktemp -d)
 printf '%s/%s\n' "$PG_URL" "$db" > "$secrets/database_url"
 chmod 755 "$secrets"; chmod 644 "$secrets/database_url"
-exercise postgres https://127.0.0.1:18444 \
-  --network=host -e OAUTHD_SERVER__LISTEN=127.0.0.1:18444 \
+exercise postgres "https://127.0.0.1:$PG_TLS_PORT" \
+  --network=host -e "OAUTHD_SERVER__LISTEN=127.0.0.1:$PG_TLS_PORT" \
   -v "$secrets/database_url:/run/secrets/database_url:ro" \
   -e OAUTHD_DATABASE__URL_FILE=/run/secrets/database_url
 psql -q "$PG_URL/postgres" -c "drop database if exists $db with (force)"
 rm -rf "$secrets"
 
-log "container check passed: $TAG, $((size / 1024 / 1024)) MiB"
+log "container check passed: $TAG, $(( (size + 524288) / 1048576 )) MiB"
