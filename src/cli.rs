@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, and the operator commands for clients, users and tokens.
+//! The command line: `serve`, `migrate`, `healthcheck`, and the operator commands for clients, users and tokens.
 //! One file per command group under `cli/`; each parses with clap and calls `admin::`.
 
 mod cleanup;
@@ -36,6 +36,12 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the configured listener's /readyz answers 200 (for container HEALTHCHECKs).
+    Healthcheck {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3, value_name = "SECS")]
+        timeout: u64,
+    },
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -65,6 +71,11 @@ impl Cli {
             Command::Serve => {
                 let app = Application::build(settings, Clock::System).await?;
                 app.run_until_stopped().await
+            }
+            Command::Healthcheck { timeout } => {
+                crate::healthcheck::probe(&settings, std::time::Duration::from_secs(timeout)).await?;
+                println!("ready");
+                Ok(())
             }
             Command::Migrate => {
                 let store = crate::store::Store::connect(&settings.database).await?;

@@ -2,12 +2,19 @@
 //! `OAUTHD_*` environment variables (`OAUTHD_SECTION__KEY`, e.g. `OAUTHD_DATABASE__URL`).
 //! Every setting is documented in `config/oauthd.toml`. Unknown keys and bad values fail at start
 //! with a message naming the setting; secrets (the database URL may carry a password) never print.
+//!
+//! As container platforms expect, each of those variables also has a `_FILE` form
+//! (`DATABASE_URL_FILE`, `OAUTHD_DATABASE__URL_FILE=/run/secrets/db_url`, …) that reads the value
+//! from a file, without its trailing newline. No setting name ends in `_file`, so the suffix is
+//! never ambiguous.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::str::FromStr;
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -21,6 +28,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub janitor: JanitorSettings,
+    pub tls: TlsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,9 +51,6 @@ impl Default for MetricsSettings {
 pub struct ServerSettings {
     /// Address and port the HTTP listener binds.
     pub listen: SocketAddr,
-    /// The public base URL clients use (the RFC 8414 issuer, the `iss` of introspection); empty
-    /// means `http://<listen>`. Must be https outside local use.
-    pub issuer: String,
     /// Scopes advertised as `scopes_supported` in the RFC 8414 metadata (omitted when empty).
     pub scopes_supported: Vec<String>,
     /// A request that takes longer is answered 408 and dropped.
@@ -54,18 +59,101 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests before giving up.
     pub shutdown_grace_secs: u64,
+    /// The public base URL clients use (`https://auth.example.com`; the RFC 8414 issuer, the `iss`
+    /// of introspection); empty = derived from the listener. Plain http only on loopback. When it is https and the listener is plain HTTP, credentials must arrive through
+    /// a trusted TLS-terminating proxy.
+    pub issuer: String,
+    /// Peers (IPs or CIDR networks) whose `X-Forwarded-Proto` header is believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            issuer: String::new(),
             scopes_supported: Vec::new(),
             request_timeout_secs: 30,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_secs: 25,
+            issuer: String::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
+    }
+}
+
+/// HTTPS on `server.listen`: PEM files (re-read on SIGHUP and when they change) or a
+/// self-signed certificate generated at start for local use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first; with `key_path`, turns TLS on.
+    pub cert_path: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the certificate.
+    pub key_path: String,
+    /// Generate a self-signed certificate at start (for local use; its SHA-256 is logged).
+    pub self_signed: bool,
+    /// Names and addresses the self-signed certificate is valid for.
+    pub self_signed_hosts: Vec<String>,
+    /// How often the PEM files are checked for a change; 0 = only on SIGHUP.
+    pub reload_check_secs: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert_path: String::new(),
+            key_path: String::new(),
+            self_signed: false,
+            self_signed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            reload_check_secs: 10,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Whether `server.listen` serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        self.self_signed || !self.cert_path.is_empty()
+    }
+}
+
+/// IP addresses and networks, written `["127.0.0.1", "10.0.0.0/8"]` in TOML and
+/// `[127.0.0.1,10.0.0.0/8]` (or `127.0.0.1,10.0.0.0/8`) in an environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+
+    fn parse_one(s: &str) -> Result<IpNet, String> {
+        let s = s.trim();
+        IpNet::from_str(s)
+            .or_else(|_| IpAddr::from_str(s).map(IpNet::from))
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            Many(Vec<String>),
+            One(String),
+        }
+        let items = match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::Many(items) => items,
+            OneOrMany::One(s) => s.split(',').filter(|p| !p.trim().is_empty()).map(str::to_owned).collect(),
+        };
+        items
+            .iter()
+            .map(|s| TrustedProxies::parse_one(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -244,9 +332,20 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
-            .merge(Env::prefixed("OAUTHD_").ignore(&["CONFIG"]).split("__"));
+        let from_files = file_variables()?;
+        figment = figment.merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
+        for (key, value, _) in from_files.iter().filter(|(_, _, db)| *db) {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        figment = figment.merge(
+            Env::prefixed("OAUTHD_")
+                .ignore(&["CONFIG"])
+                .filter(|key| !key.as_str().to_ascii_uppercase().ends_with("_FILE"))
+                .split("__"),
+        );
+        for (key, value, _) in from_files.iter().filter(|(_, _, db)| !*db) {
+            figment = figment.merge(Serialized::default(key, value));
+        }
         let settings: Settings = figment.extract().map_err(|e| ConfigError::Load(describe(e)))?;
         settings.validate()?;
         Ok(settings)
@@ -289,8 +388,77 @@ impl Settings {
         if !(1..=MAX_JANITOR_BATCH).contains(&self.janitor.batch_size) {
             return invalid("janitor.batch_size", "must be between 1 and 10000");
         }
+        let tls = &self.tls;
+        if tls.cert_path.is_empty() != tls.key_path.is_empty() {
+            return invalid(
+                if tls.cert_path.is_empty() { "tls.cert_path" } else { "tls.key_path" },
+                "must be set together with the other (tls.cert_path and tls.key_path)",
+            );
+        }
+        if tls.self_signed && !tls.cert_path.is_empty() {
+            return invalid(
+                "tls.self_signed",
+                "cannot be combined with tls.cert_path: use either files or a generated certificate",
+            );
+        }
+        if tls.self_signed && tls.self_signed_hosts.iter().all(|h| h.trim().is_empty()) {
+            return invalid("tls.self_signed_hosts", "must name at least one host");
+        }
         Ok(())
     }
+
+    /// Whether the issuer is https while `server.listen` serves plain HTTP: TLS is then
+    /// terminated by a proxy in front, and only a trusted one may say a request came over TLS.
+    pub fn behind_tls_proxy(&self) -> bool {
+        self.server.issuer.starts_with("https://") && !self.tls.enabled()
+    }
+
+    /// The public base URL: `server.issuer`, or the listener's own URL.
+    pub fn issuer(&self, local: SocketAddr) -> String {
+        if self.server.issuer.is_empty() {
+            let scheme = if self.tls.enabled() { "https" } else { "http" };
+            format!("{scheme}://{local}")
+        } else {
+            self.server.issuer.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+/// The `_FILE` variables: `(setting key, value, is DATABASE_URL_FILE)` for each one set.
+/// `OAUTHD_TLS__KEY_PATH_FILE` names `tls.key_path`; `DATABASE_URL_FILE` names `database.url`.
+fn file_variables() -> Result<Vec<(String, figment::value::Value, bool)>, ConfigError> {
+    let mut found = Vec::new();
+    for (name, path) in std::env::vars_os() {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let upper = name.to_ascii_uppercase();
+        let Some(plain) = upper.strip_suffix("_FILE") else {
+            continue;
+        };
+        let (key, is_database_url) = if plain == "DATABASE_URL" {
+            ("database.url".to_owned(), true)
+        } else if let Some(setting) = plain.strip_prefix("OAUTHD_") {
+            (setting.to_ascii_lowercase().replace("__", "."), false)
+        } else {
+            continue;
+        };
+        if std::env::var_os(plain).is_some() {
+            return Err(ConfigError::Load(format!("both {plain} and {name} are set; use one")));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::Load(format!("{name}: cannot read {}: {e}", Path::new(&path).display())))?;
+        let text = text.trim_end_matches(['\n', '\r']);
+        // Parsed as figment parses environment variables, so `[a,b]`, numbers and booleans work
+        // the same way from a file; the database URL always stays a string.
+        let value = if is_database_url || key.ends_with(".url") {
+            figment::value::Value::from(text.to_owned())
+        } else {
+            figment::value::Value::from_str(text).unwrap_or_else(|never| match never {})
+        };
+        found.push((key, value, is_database_url));
+    }
+    Ok(found)
 }
 
 /// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is accepted for

@@ -1,11 +1,13 @@
 //! The HTTP layer: it extracts and answers. One file per endpoint; the router and the layers that
-//! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics) live here.
+//! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics, and
+//! behind a TLS-terminating proxy the TLS requirement) live here.
 
 pub mod discovery;
 pub mod extract;
 pub mod health;
 pub mod introspect;
 pub mod metrics;
+pub mod require_tls;
 pub mod revoke;
 pub mod token;
 
@@ -58,11 +60,12 @@ pub fn router(state: AppState) -> Router {
     if settings.metrics.enabled && settings.metrics.listen.is_none() {
         routes = routes.route("/metrics", get(metrics::metrics));
     }
-    routes
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .fallback(not_found)
-        .layer(layers)
-        .with_state(state)
+    routes =
+        routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track)).fallback(not_found);
+    if let Some(policy) = require_tls::TlsPolicy::from_settings(&settings) {
+        routes = routes.layer(axum::middleware::from_fn_with_state(policy, require_tls::require_tls));
+    }
+    routes.layer(layers).with_state(state)
 }
 
 /// The request span: never headers, query strings or bodies — they may carry credentials.

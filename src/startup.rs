@@ -1,7 +1,10 @@
 //! Building and running the server: open (and migrate) the store, bind the listener (port 0 in
-//! tests), serve until SIGTERM or ctrl-c, then let in-flight requests finish within the grace period.
+//! tests), load or generate the TLS certificate when configured, serve HTTP or HTTPS until SIGTERM
+//! or ctrl-c, then let in-flight requests finish within the grace period and exit.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ use crate::config::Settings;
 use crate::oauth::password_hash::Hasher;
 use crate::oauth::Authority;
 use crate::store::Store;
+use crate::tls::Tls;
 
 /// Opens the configured database and applies migrations when `database.migrate_on_start` is set.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -30,11 +34,12 @@ pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Resu
 }
 
 pub struct Application {
-    listener: TcpListener,
-    port: u16,
+    listener: std::net::TcpListener,
+    local: SocketAddr,
     /// The separate `/metrics` listener, when `metrics.listen` is set.
     metrics_listener: Option<TcpListener>,
     authority: Authority,
+    tls: Option<Tls>,
 }
 
 impl Application {
@@ -47,11 +52,12 @@ impl Application {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {} (server.listen)", settings.server.listen))?;
-        let bound = listener.local_addr()?;
-        let port = bound.port();
+        let local = listener.local_addr()?;
+        let listener = listener.into_std()?;
+        let tls = Tls::from_settings(&settings.tls).await?;
         if settings.server.issuer.is_empty() {
             // Local use: the issuer is where this listener actually is (port 0 resolved).
-            settings.server.issuer = format!("http://{bound}");
+            settings.server.issuer = settings.issuer(local);
         }
         let metrics_listener = match settings.metrics.listen.filter(|_| settings.metrics.enabled) {
             Some(address) => Some(
@@ -61,12 +67,26 @@ impl Application {
             ),
             None => None,
         };
+        if settings.behind_tls_proxy() && settings.server.trusted_proxies.0.is_empty() {
+            tracing::warn!(
+                "server.issuer is https but the listener is plain HTTP and server.trusted_proxies is empty: every request but the health probes will be refused"
+            );
+        }
         let authority = authority(settings, store, clock)?;
-        Ok(Application { listener, port, metrics_listener, authority })
+        Ok(Application { listener, local, metrics_listener, authority, tls })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local.port()
+    }
+
+    /// `https` when the listener serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The port of the separate metrics listener, if any.
@@ -78,40 +98,78 @@ impl Application {
         &self.authority
     }
 
+    /// The certificate in use, when the listener serves TLS.
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
     /// Serves until SIGTERM or ctrl-c.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then drains in-flight requests for at most
-    /// `server.shutdown_grace_secs`.
+    /// Serves until `stop` completes, then stops accepting connections and lets in-flight
+    /// requests finish for at most `server.shutdown_grace_secs`.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let grace = Duration::from_secs(self.authority.settings.server.shutdown_grace_secs);
+        let settings = self.authority.settings.clone();
+        let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let store = self.authority.store.clone();
-        tracing::info!(address = %self.listener.local_addr()?, database = store.backend_name(), "oauthd listening");
-        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let scheme = self.scheme();
         let janitor = crate::janitor::spawn(self.authority.clone());
-        if let Some(listener) = self.metrics_listener {
+        let metrics = self
+            .metrics_listener
+            .map(|listener| axum::serve(listener, crate::http::metrics::router(self.authority.clone())));
+        let app = crate::http::router(self.authority).into_make_service_with_connect_info::<SocketAddr>();
+        let handle = axum_server::Handle::new();
+        // Bounds how long a connection may sit without sending its first request.
+        let first_request = Duration::from_secs(settings.server.request_timeout_secs);
+        let server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &self.tls {
+            Some(tls) => {
+                tls.spawn_reloader(Duration::from_secs(settings.tls.reload_check_secs));
+                Box::pin(
+                    axum_server::from_tcp_rustls(self.listener, tls.rustls_config())?
+                        .handle(handle.clone())
+                        .first_request_timeout(first_request)
+                        .serve(app),
+                )
+            }
+            None => Box::pin(
+                axum_server::from_tcp(self.listener)?
+                    .handle(handle.clone())
+                    .first_request_timeout(first_request)
+                    .serve(app),
+            ),
+        };
+        // Logged once the reloader listens for SIGHUP: scripts may signal as soon as they read it.
+        tracing::info!(
+            address = %self.local,
+            scheme,
+            issuer = %settings.issuer(self.local),
+            database = store.backend_name(),
+            "oauthd listening"
+        );
+        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        if let Some(metrics) = metrics {
             let mut stopping = stopping_rx.clone();
-            let metrics = axum::serve(listener, crate::http::metrics::router(self.authority.clone()))
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|stopping| *stopping).await;
-                });
+            let metrics = metrics.with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            });
             tokio::spawn(async move {
                 if let Err(e) = metrics.await {
                     tracing::error!(error = %e, "metrics listener failed");
                 }
             });
         }
-        let app = crate::http::router(self.authority);
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             stop.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(true);
+            handle.graceful_shutdown(Some(grace));
         });
         let deadline = async move {
             let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(grace).await;
+            // axum-server closes what is left at the end of the grace period; this is a backstop.
+            tokio::time::sleep(grace + Duration::from_secs(1)).await;
         };
         tokio::select! {
             result = server => result.context("server error")?,
@@ -126,20 +184,26 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not on first poll, so a platform that
+/// stops the container right after start-up still gets a graceful shutdown.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    }
 }

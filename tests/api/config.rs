@@ -59,3 +59,116 @@ fn migrate_creates_the_default_sqlite_database_under_data() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("data/oauthd.db").is_file());
 }
+
+mod file_variables {
+    //! `*_FILE` variables read a setting's value from a file, as container secrets are mounted.
+
+    use std::process::Command;
+
+    use serde_json::Value;
+
+    use crate::helpers::{spawn_app, Backend, TestClient};
+
+    on_both_backends!(database_url_file_reads_the_url_from_a_secret_file);
+
+    async fn database_url_file_reads_the_url_from_a_secret_file(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else {
+            return;
+        };
+        let secrets = tempfile::tempdir().unwrap();
+        let path = secrets.path().join("database_url");
+        std::fs::write(&path, format!("{}\n", app.database_url)).unwrap();
+        for variable in ["DATABASE_URL_FILE", "OAUTHD_DATABASE__URL_FILE"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_oauthd"))
+                .args(["client", "create", "--name", "from-file", "--json"])
+                .args(["--grant-type", "client_credentials", "--scope", "PRODUCTION"])
+                .env_remove("DATABASE_URL")
+                .env_remove("OAUTHD_DATABASE__URL")
+                .env(variable, &path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{variable}: {}", String::from_utf8_lossy(&out.stderr));
+            let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let client = TestClient {
+                id: created["client_id"].as_str().unwrap().into(),
+                secret: created["client_secret"].as_str().unwrap().into(),
+            };
+            // Created in the test's database, where the running server finds it.
+            app.client_credentials(&client, "PRODUCTION").await;
+        }
+    }
+
+    fn migrate_with_file(variable: &str, content: &str, also: &[(&str, &str)]) -> (bool, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("value");
+        std::fs::write(&path, content).unwrap();
+        let mut envs = vec![(variable, path.to_str().unwrap())];
+        envs.extend_from_slice(also);
+        super::migrate_with(&envs, &[])
+    }
+
+    #[test]
+    fn a_file_value_is_parsed_and_validated_like_the_variable() {
+        let (ok, err) = migrate_with_file("OAUTHD_TOKENS__ACCESS_LIFETIME_SECS_FILE", "-5\n", &[]);
+        assert!(!ok);
+        assert!(err.contains("tokens.access_lifetime_secs"), "{err}");
+        let (ok, err) = migrate_with_file("OAUTHD_SERVER__TRUSTED_PROXIES_FILE", "[127.0.0.1,10.0.0.0/8]\n", &[]);
+        assert!(ok, "{err}");
+    }
+
+    #[test]
+    fn a_variable_and_its_file_form_together_are_refused() {
+        let (ok, err) = migrate_with_file("OAUTHD_LOG__FILTER_FILE", "info\n", &[("OAUTHD_LOG__FILTER", "debug")]);
+        assert!(!ok);
+        assert!(err.contains("OAUTHD_LOG__FILTER_FILE"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_file_names_the_variable_and_a_secret_file_is_never_echoed() {
+        let (ok, err) = super::migrate_with(&[("OAUTHD_DATABASE__URL_FILE", "/nonexistent/database_url")], &[]);
+        assert!(!ok);
+        assert!(err.contains("OAUTHD_DATABASE__URL_FILE"), "{err}");
+        let (ok, err) = migrate_with_file("DATABASE_URL_FILE", "mysql://root:hunter2@db/x\n", &[]);
+        assert!(!ok);
+        assert!(err.contains("database.url"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn no_setting_name_ends_in_file_so_the_suffix_is_never_ambiguous() {
+        let documented = include_str!("../../config/oauthd.toml");
+        let keys: Vec<&str> = documented
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with('[') && l.contains(" = "))
+            .filter_map(|l| l.split(" = ").next())
+            .collect();
+        assert!(keys.contains(&"cert_path"));
+        for key in keys {
+            assert!(!key.ends_with("_file"), "{key}");
+        }
+    }
+}
+
+#[test]
+fn tls_and_issuer_settings_are_validated_with_their_names() {
+    for (envs, setting) in [
+        (vec![("OAUTHD_TLS__CERT_PATH", "/x/cert.pem")], "tls.key_path"),
+        (
+            vec![
+                ("OAUTHD_TLS__CERT_PATH", "/x/cert.pem"),
+                ("OAUTHD_TLS__KEY_PATH", "/x/key.pem"),
+                ("OAUTHD_TLS__SELF_SIGNED", "true"),
+            ],
+            "tls.self_signed",
+        ),
+        (vec![("OAUTHD_SERVER__ISSUER", "auth.example.com")], "server.issuer"),
+        (vec![("OAUTHD_SERVER__ISSUER", "https://a.example?x=1")], "server.issuer"),
+        (vec![("OAUTHD_SERVER__TRUSTED_PROXIES", "[10.0.0.0/8,not-an-ip]")], "server.trusted_proxies"),
+    ] {
+        let (ok, err) = migrate_with(&envs, &[]);
+        assert!(!ok, "{envs:?}");
+        assert!(err.contains(setting), "{envs:?}: {err}");
+    }
+    let (ok, err) = migrate_with(&[("OAUTHD_SERVER__TRUSTED_PROXIES", "10.0.0.1, ::1")], &[]);
+    assert!(ok, "a comma-separated list without brackets: {err}");
+}

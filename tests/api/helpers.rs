@@ -101,9 +101,14 @@ pub struct TestApp {
     pub address: String,
     pub auth: Authority,
     pub clock: Clock,
+    /// Trusts the app's certificate when it serves HTTPS.
     pub http: reqwest::Client,
     pub database_url: String,
     pub metrics_port: Option<u16>,
+    /// The certificate served, when the app serves HTTPS (PEM).
+    pub certificate_pem: Option<String>,
+    /// Its SHA-256 fingerprint, `AB:CD:…`.
+    pub fingerprint: Option<String>,
     /// Dropped last: removes the database.
     _db: TestDb,
 }
@@ -132,12 +137,20 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     configure(&mut settings);
     let clock = Clock::manual();
     let app = Application::build(settings, clock.clone()).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let auth = app.authority().clone();
     let metrics_port = app.metrics_port();
+    let certificate_pem = app.tls().map(|t| t.certificate_pem());
+    let fingerprint = app.tls().map(|t| t.fingerprint());
     tokio::spawn(app.run_until(std::future::pending()));
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-    Some(TestApp { address, auth, clock, http, database_url, metrics_port, _db: db })
+    let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = &certificate_pem {
+        http = http
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
+    }
+    let http = http.build().expect("http client");
+    Some(TestApp { address, auth, clock, http, database_url, metrics_port, certificate_pem, fingerprint, _db: db })
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
@@ -156,6 +169,10 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
     }
 
     /// POSTs a raw body with the given Authorization header (if any) as a form.
@@ -281,4 +298,83 @@ pub async fn assert_error(response: reqwest::Response, status: u16, error: &str)
     assert_eq!(body["error"], error, "unexpected error code in {body}");
     assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "error_description in {body}");
     body
+}
+
+/// The real `oauthd serve` in a child process, its JSON log lines collected.
+pub struct Served {
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT`, from the "oauthd listening" log line.
+    pub address: String,
+    pub lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Served {
+    /// Starts `oauthd serve` on 127.0.0.1:0 with JSON logs and the given extra environment.
+    pub fn start(envs: &[(&str, &str)]) -> Served {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oauthd"));
+        cmd.arg("serve")
+            .env_remove("DATABASE_URL")
+            .env("OAUTHD_SERVER__LISTEN", "127.0.0.1:0")
+            .env("OAUTHD_LOG__FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn oauthd serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("oauthd listening") {
+                    let v: Value = serde_json::from_str(&line).expect("JSON log line");
+                    let _ = tx.send(v["address"].as_str().expect("address").to_owned());
+                }
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        let address = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("oauthd serve started");
+        Served { child, address, lines }
+    }
+
+    /// The log lines so far whose message is `message`, parsed.
+    pub fn logged(&self, message: &str) -> Vec<Value> {
+        self.lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["message"] == message)
+            .collect()
+    }
+
+    /// Sends a signal (`-HUP`, `-TERM`) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {signal} failed");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The SHA-256 fingerprint of the certificate `https_url`'s server presents now, on a new
+/// connection, without verifying it.
+pub async fn served_fingerprint(https_url: &str) -> Option<String> {
+    let client = reqwest::Client::builder().danger_accept_invalid_certs(true).tls_info(true).build().expect("client");
+    let response = client.get(https_url).send().await.ok()?;
+    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+    Some(oauthd::tls::fingerprint(info.peer_certificate()?))
 }
