@@ -1,71 +1,20 @@
 //! The operator CLI, run as the real binary against the test's database, and the served process's
 //! logs (which must never hold a secret, password, token or Authorization header).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{assert_error, basic, spawn_app, Backend, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, spawn_app, Backend, Served, TestApp, TestClient};
 
 on_both_backends!(
     client_create_prints_credentials_once_that_work_at_the_token_endpoint,
     client_list_show_rotate_and_delete,
     user_create_set_password_and_delete_read_passwords_from_stdin,
     serve_logs_never_contain_credentials_or_tokens,
-    sigterm_stops_the_server_cleanly,
 );
-
-/// Runs `oauthd serve` on port 0 with JSON logs; returns the process, its address and its log lines.
-fn serve(app: &TestApp) -> (std::process::Child, String, Arc<Mutex<Vec<String>>>) {
-    let mut child = oauthd(app)
-        .args(["serve"])
-        .env("OAUTHD_SERVER__LISTEN", "127.0.0.1:0")
-        .env("OAUTHD_LOG__FORMAT", "json")
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("oauthd listening") {
-                let v: Value = serde_json::from_str(&line).unwrap();
-                let _ = tx.send(v["address"].as_str().unwrap().to_owned());
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let address = rx.recv_timeout(Duration::from_secs(30)).expect("server started");
-    (child, address, lines)
-}
-
-async fn sigterm_stops_the_server_cleanly(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    let (mut child, address, lines) = serve(&app);
-    let r = app.http.get(format!("http://{address}/readyz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let mut status = None;
-    for _ in 0..100 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = status.expect("the server exits within 10 s of SIGTERM");
-    assert!(status.success(), "exit 0 after a graceful shutdown: {status:?}");
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(lines.lock().unwrap().iter().any(|l| l.contains("oauthd stopped")));
-}
 
 fn oauthd(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
@@ -211,11 +160,11 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
     };
     let client = app.standard_client().await;
     app.create_user("alice", "hunter2-password").await;
-    let (mut child, address, lines) = serve(&app);
-    let url = format!("http://{address}/token");
-    let post = |auth: String, body: String| {
+    // The most verbose logging there is: nothing secret may appear even at trace level.
+    let served = Served::start(&[("OAUTHD_DATABASE__URL", &app.database_url), ("RUST_LOG", "trace")]);
+    let post_to = |path: &'static str, auth: String, body: String| {
         let http = app.http.clone();
-        let url = url.clone();
+        let url = format!("http://{}{path}", served.address);
         async move {
             http.post(url)
                 .header("authorization", auth)
@@ -226,6 +175,7 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
                 .unwrap()
         }
     };
+    let post = |auth: String, body: String| post_to("/token", auth, body);
     let auth = basic(&client.id, &client.secret);
     let ok: Value = post(auth.clone(), "grant_type=password&username=alice&password=hunter2-password".into())
         .await
@@ -238,11 +188,11 @@ async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
     post(basic(&client.id, "not-the-secret-at-all"), "grant_type=client_credentials".into()).await;
     post(auth.clone(), format!("grant_type=refresh_token&refresh_token={refresh}")).await;
     post(auth.clone(), format!("grant_type=refresh_token&refresh_token={refresh}&scope=PRODUCTION")).await;
-    post(auth.clone(), format!("token={access}")).await;
-    child.kill().unwrap();
-    let _ = child.wait();
+    post_to("/revoke", auth.clone(), format!("token={access}")).await;
+    post_to("/introspect", auth.clone(), format!("token={refresh}")).await;
     std::thread::sleep(Duration::from_millis(200));
-    let logs = lines.lock().unwrap().join("\n");
+    let logs = served.lines.lock().unwrap().join("\n");
+    drop(served);
     assert!(logs.contains("\"path\":\"/token\""), "requests are logged");
     let reuse = logs.lines().find(|l| l.contains("refresh_token_reuse")).expect("a reuse detection is logged");
     let reuse: Value = serde_json::from_str(reuse).unwrap();
