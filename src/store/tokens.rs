@@ -224,9 +224,8 @@ impl Store {
 
     /// Revokes a whole grant family: every access and refresh token descended from it.
     pub async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<bool, StoreError> {
-        let done =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
             "update grant_family set revoked_at = $2 where family_id = $1 and revoked_at is null"
         )
         .bind(family_id)
@@ -234,7 +233,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected())
-            })?;
+        })?;
         Ok(done > 0)
     }
 
