@@ -8,6 +8,7 @@ pub mod issuer;
 pub mod params;
 pub mod password_hash;
 pub mod scope;
+pub mod secret_cache;
 pub mod token_format;
 
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! the blocking pool, keeps its tracing span, and is bounded: at most `max_concurrent_hashes` run
 //! at once and at most `max_queued_hashes` wait; beyond that requests are refused at once with
 //! 503, so a flood of bad credentials cannot exhaust memory or stall the async threads.
+//!
+//! The hasher also owns the [`SecretCache`] of client secrets already verified, so that a client
+//! pays for argon2id once per secret and process, not once per request.
 
 use std::sync::Arc;
 
@@ -14,6 +17,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::error::{ErrorCode, OAuthError};
+use super::secret_cache::SecretCache;
+use crate::clock::Clock;
 use crate::config::SecuritySettings;
 
 #[derive(Clone)]
@@ -28,10 +33,11 @@ struct Inner {
     /// A hash of a random value, verified against when the account does not exist so that an
     /// unknown name costs the same time as a wrong secret.
     dummy: String,
+    secret_cache: SecretCache,
 }
 
 impl Hasher {
-    pub fn new(settings: &SecuritySettings) -> anyhow::Result<Hasher> {
+    pub fn new(settings: &SecuritySettings, clock: Clock) -> anyhow::Result<Hasher> {
         let params = Params::new(
             settings.argon2_memory_kib,
             settings.argon2_iterations,
@@ -52,8 +58,14 @@ impl Hasher {
                 running: Semaphore::new(running),
                 admitted: Semaphore::new(running + settings.max_queued_hashes),
                 dummy,
+                secret_cache: SecretCache::new(settings, clock)?,
             }),
         })
+    }
+
+    /// Client secrets already verified in this process, and recent failures per client id.
+    pub fn secret_cache(&self) -> &SecretCache {
+        &self.inner.secret_cache
     }
 
     /// Hashes a secret into an argon2id PHC string (for the CLI and admin paths).

@@ -26,4 +26,5 @@ mod config;
 mod grants;
 mod health;
 mod requests;
+mod secret_cache;
 mod store_contract;
