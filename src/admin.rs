@@ -2,6 +2,7 @@
 //! seed through the same functions. Validation of names, secrets and lists lives here.
 
 pub mod clients;
+pub mod tokens;
 pub mod users;
 
 use crate::store::StoreError;

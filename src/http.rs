@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod health;
+pub mod revoke;
 pub mod token;
 
 use std::time::Duration;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
     Router::new()
         .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod janitor;
 pub mod oauth;
 pub mod startup;
 pub mod store;

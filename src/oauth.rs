@@ -7,9 +7,12 @@ pub mod grants;
 pub mod issuer;
 pub mod params;
 pub mod password_hash;
+pub mod replay;
+pub mod revocation;
 pub mod scope;
 pub mod secret_cache;
 pub mod token_format;
+pub mod token_state;
 
 use std::sync::Arc;
 

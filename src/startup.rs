@@ -96,6 +96,7 @@ impl Application {
         let store = self.authority.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, database = store.backend_name(), "oauthd listening");
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let janitor = crate::janitor::spawn(self.authority.clone());
         let app = crate::http::router(self.authority);
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             stop.await;
@@ -110,6 +111,7 @@ impl Application {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!("shutdown grace period over; exiting with requests in flight"),
         }
+        janitor.abort();
         store.close().await;
         tracing::info!("oauthd stopped");
         Ok(())

@@ -3,6 +3,7 @@
 
 pub mod client_credentials;
 pub mod password;
+pub mod refresh_token;
 
 use super::client_auth::{authenticate, ClientCredentials};
 use super::error::{ErrorCode, OAuthError};
@@ -32,10 +33,7 @@ impl Authority {
         match grant {
             GrantType::ClientCredentials => client_credentials::grant(self, &client, params).await,
             GrantType::Password => password::grant(self, &client, params).await,
-            GrantType::RefreshToken => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "the grant type is not supported by this server",
-            )),
+            GrantType::RefreshToken => refresh_token::grant(self, &client, params).await,
         }
     }
 }

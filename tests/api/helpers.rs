@@ -289,6 +289,72 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    pub async fn refresh(
+        &self,
+        client: &TestClient,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> reqwest::Response {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        self.post_token_basic(client, &pairs).await
+    }
+
+    /// Refreshes and asserts success, returning (access_token, refresh_token, body).
+    pub async fn refresh_ok(
+        &self,
+        client: &TestClient,
+        refresh_token: &str,
+    ) -> (String, String, Value) {
+        let r = self.refresh(client, refresh_token, None).await;
+        assert_eq!(r.status(), 200, "refresh failed");
+        let body: Value = r.json().await.expect("json");
+        (
+            body["access_token"].as_str().unwrap().into(),
+            body["refresh_token"].as_str().unwrap().into(),
+            body,
+        )
+    }
+
+    /// A fresh grant for `client`: (access_token, refresh_token).
+    pub async fn token_pair(&self, client: &TestClient) -> (String, String) {
+        let body = self.client_credentials(client, "PRODUCTION SANDBOX").await;
+        (
+            body["access_token"].as_str().unwrap().into(),
+            body["refresh_token"].as_str().unwrap().into(),
+        )
+    }
+
+    pub async fn revoke(
+        &self,
+        client: &TestClient,
+        token: &str,
+        hint: Option<&str>,
+    ) -> reqwest::Response {
+        let mut pairs = vec![("token", token)];
+        if let Some(hint) = hint {
+            pairs.push(("token_type_hint", hint));
+        }
+        self.post_raw(
+            "/revoke",
+            Some(&basic(&client.id, &client.secret)),
+            form(&pairs),
+        )
+        .await
+    }
+
+    /// Whether oauthd considers the token active now (the check every endpoint uses).
+    pub async fn is_active(&self, token: &str) -> bool {
+        self.auth.active_token(token).await.expect("lookup").is_ok()
+    }
+}
+
 /// Reads an error answer and checks its RFC shape: status, `error`, a non-empty description.
 pub async fn assert_error(response: reqwest::Response, status: u16, error: &str) -> Value {
     assert_eq!(response.status(), status, "unexpected status");

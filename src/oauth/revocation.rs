@@ -1,0 +1,79 @@
+//! Token revocation, RFC 7009, and the operator's `oauthd token revoke`.
+//!
+//! Phases: authenticate the client ("The client also includes its authentication credentials",
+//! §2.1), validate (`token` REQUIRED; `token_type_hint` OPTIONAL — a wrong hint still finds the
+//! token, because the token's prefix says its kind), look the token up, check ownership ("verifies
+//! whether the token was issued to the client making the revocation request. If this validation
+//! fails, the request is refused", §2.1 → `unauthorized_client`), revoke: a refresh token takes its
+//! whole grant family with it ("SHOULD also invalidate all access tokens based on the same
+//! authorization grant", §2.1); an access token only itself. Unknown and already invalid tokens
+//! answer 200 as well ("invalid tokens do not cause an error response", §2.2).
+
+use super::client_auth::{authenticate, ClientCredentials};
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use super::Authority;
+use crate::store::TokenKind;
+
+/// What a revocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// A refresh token: its whole grant family.
+    Family,
+    /// One access token.
+    AccessToken,
+    /// Nothing: the token is unknown (or was not an oauthd token).
+    Unknown,
+}
+
+impl Authority {
+    /// Handles one revocation request (RFC 7009 §2.1).
+    pub async fn revocation_request(
+        &self,
+        authorization: Option<&[u8]>,
+        params: &Params,
+    ) -> Result<Revoked, OAuthError> {
+        let credentials = ClientCredentials::from_request(authorization, params)?;
+        tracing::Span::current().record("client_id", credentials.client_id.as_str());
+        let client = authenticate(&self.store, &self.hasher, &credentials).await?;
+        let token = params.require("token")?;
+        match params.get("token_type_hint") {
+            None | Some("access_token" | "refresh_token") => {}
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedTokenType,
+                    "this server revokes access_token and refresh_token only",
+                ))
+            }
+        }
+        self.revoke(token, Some(&client.client_id)).await
+    }
+
+    /// Revokes a token. With `owner`, a token issued to another client is refused; without
+    /// (an operator), any token is revoked.
+    pub async fn revoke(&self, token: &str, owner: Option<&str>) -> Result<Revoked, OAuthError> {
+        let Some((kind, record)) = self.find_token(token).await? else {
+            return Ok(Revoked::Unknown);
+        };
+        if owner.is_some_and(|owner| owner != record.client_id) {
+            return Err(OAuthError::unauthorized_client(
+                "the token was not issued to this client",
+            ));
+        }
+        let now = self.clock.now();
+        let revoked = match kind {
+            TokenKind::Refresh => {
+                self.store.revoke_family(&record.family_id, now).await?;
+                Revoked::Family
+            }
+            TokenKind::Access => {
+                self.store
+                    .revoke_token(&crate::oauth::token_format::digest(token), now)
+                    .await?;
+                Revoked::AccessToken
+            }
+        };
+        tracing::info!(family_id = %record.family_id, kind = kind.as_str(), "token revoked");
+        Ok(revoked)
+    }
+}
