@@ -188,9 +188,7 @@ impl Connection {
             });
             self.sender = Some(sender);
         }
-        self.sender
-            .as_mut()
-            .ok_or_else(|| anyhow!("no connection"))
+        self.sender.as_mut().ok_or_else(|| anyhow!("no connection"))
     }
 
     /// POSTs a form; returns the status and the body. An I/O error drops the connection.
@@ -430,10 +428,7 @@ impl Bench {
                         .post(
                             "/token",
                             &self.refresh_basic,
-                            form(&[
-                                ("grant_type", "refresh_token"),
-                                ("refresh_token", &current),
-                            ]),
+                            form(&[("grant_type", "refresh_token"), ("refresh_token", &current)]),
                         )
                         .await;
                     tally.record(started, &outcome);
@@ -517,22 +512,25 @@ impl Bench {
             if errors.is_empty() { String::new() } else { format!(", errors by status {errors:?}") },
             memory.map(|(rss, hwm)| format!(", server RSS {} KiB, peak {} KiB", rss, hwm)).unwrap_or_default(),
         );
-        let json = serde_json::json!({
-            "workload": workload.name(),
-            "label": o.label,
-            "concurrency": o.concurrency,
-            "duration_s": (secs * 1000.0).round() / 1000.0,
-            "requests": n,
-            "ok": ok,
-            "rps": (rps * 10.0).round() / 10.0,
-            "p50_ms": quantile(0.50),
-            "p90_ms": quantile(0.90),
-            "p99_ms": quantile(0.99),
-            "max_ms": quantile(1.0),
-            "errors": errors,
-            "server_rss_kib": memory.map(|m| m.0),
-            "server_hwm_kib": memory.map(|m| m.1),
-        });
+        // Written by hand so `workload` leads the line (serde_json sorts object keys).
+        let number = |v: Option<u64>| v.map_or("null".to_owned(), |v| v.to_string());
+        let json = format!(
+            "{{\"workload\":\"{}\",\"label\":{},\"concurrency\":{},\"duration_s\":{:.3},\"requests\":{},\"ok\":{},\"rps\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3},\"errors\":{},\"server_rss_kib\":{},\"server_hwm_kib\":{}}}",
+            workload.name(),
+            serde_json::Value::from(o.label.as_str()),
+            o.concurrency,
+            secs,
+            n,
+            ok,
+            rps,
+            quantile(0.50),
+            quantile(0.90),
+            quantile(0.99),
+            quantile(1.0),
+            serde_json::to_string(&errors).unwrap_or_else(|_| "{}".into()),
+            number(memory.map(|m| m.0)),
+            number(memory.map(|m| m.1)),
+        );
         println!("{json}");
     }
 }

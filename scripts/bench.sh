@@ -146,7 +146,7 @@ for backend in $BACKENDS; do run_backend "$backend"; done
 echo
 echo "== summary (commit $COMMIT; ratio = oauthd ok/s over the raw PostgreSQL transaction's tps, same run)"
 printf '%-9s %-19s %9s %8s %8s %8s %9s  %-24s %s\n' backend workload ok/s p50_ms p99_ms max_ms "RSS MiB" "ratio" errors
-cat "$OUT"/load-*.log | grep '^{.*"workload":' | while read -r line; do
+cat "$OUT"/load-*.log | grep '^{"workload":' | while read -r line; do
   w=$(jq -r .workload <<<"$line"); b=$(jq -r .label <<<"$line"); rps=$(jq -r .rps <<<"$line")
   case "$w" in
     refresh) raw=$RAW_ROTATE; what="rotation" ;;
