@@ -157,5 +157,5 @@ cat "$OUT"/load-*.log | grep '^{"workload":' | while read -r line; do
   ratio=$(awk -v a="$rps" -v b="$raw" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
   printf '%-9s %-19s %9.0f %8.2f %8.2f %8.2f %9s  %-24s %s\n' "$b" "$w" "$rps" \
     "$(jq -r .p50_ms <<<"$line")" "$(jq -r .p99_ms <<<"$line")" "$(jq -r .max_ms <<<"$line")" \
-    "$(jq -r '(.server_hwm_kib // 0) / 1024 | floor' <<<"$line")" "$ratio x $what ($raw)" "$(jq -c .errors <<<"$line")"
+    "$(jq -r '(.server_hwm_kib // 0) / 1024 | floor' <<<"$line")" "$ratio x $what ($(printf '%.0f' "$raw"))" "$(jq -c .errors <<<"$line")"
 done
