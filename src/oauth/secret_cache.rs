@@ -22,8 +22,10 @@
 //! this way do not count. A secret already verified (cached) is always accepted, so a flood of
 //! wrong secrets against a client id cannot lock the real client out of a running instance.
 //!
-//! Both maps are bounded by `secret_cache_capacity`: a full map drops an arbitrary entry (the
-//! HashMap's randomised order) to make room; failure records whose backoff has passed go first.
+//! Both maps are bounded — verified secrets by `secret_cache_capacity`, failure records by the
+//! same or [`MIN_FAILURE_RECORDS`], whichever is larger, so the backoff still works with the cache
+//! off: a full map drops an arbitrary entry (the HashMap's randomised order) to make room; failure
+//! records whose backoff has passed go first.
 //! An evicted verified secret costs one argon2id verification to come back, nothing more.
 
 use std::collections::HashMap;
@@ -40,12 +42,16 @@ use crate::config::SecuritySettings;
 use crate::store::ClientRecord;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Failure records kept even when the verified-secret cache is small or off.
+pub const MIN_FAILURE_RECORDS: usize = 1024;
 type Tag = [u8; 32];
 
 pub struct SecretCache {
     /// HMAC-SHA256 already keyed with the per-process random key; cloned for each MAC.
     keyed: HmacSha256,
     capacity: usize,
+    failure_capacity: usize,
     failure_threshold: u32,
     backoff_max_secs: i64,
     clock: Clock,
@@ -73,6 +79,7 @@ impl SecretCache {
         Ok(SecretCache {
             keyed,
             capacity: settings.secret_cache_capacity,
+            failure_capacity: settings.secret_cache_capacity.max(MIN_FAILURE_RECORDS),
             failure_threshold: settings.client_failure_threshold,
             backoff_max_secs: i64::try_from(settings.client_failure_backoff_max_secs)
                 .unwrap_or(i64::MAX),
@@ -145,9 +152,9 @@ impl SecretCache {
         }
         let now = self.clock.now();
         let mut failures = lock(&self.failures);
-        if failures.len() >= self.capacity.max(1) && !failures.contains_key(client_id) {
+        if failures.len() >= self.failure_capacity && !failures.contains_key(client_id) {
             failures.retain(|_, f| f.refused_until.is_some_and(|until| now < until));
-            if failures.len() >= self.capacity.max(1) {
+            if failures.len() >= self.failure_capacity {
                 evict_one(&mut failures);
             }
         }
