@@ -226,6 +226,14 @@ pub struct SecuritySettings {
     pub argon2_memory_kib: u32,
     /// argon2id iterations for new hashes.
     pub argon2_iterations: u32,
+    /// Clients whose verified secret is remembered (as a keyed MAC) so repeat authentications
+    /// skip argon2id; also bounds the failure records. 0 disables the cache.
+    pub secret_cache_capacity: usize,
+    /// Consecutive failed authentications of one client id after which attempts are refused at
+    /// once for a backoff (1 s, doubling per further failure); 0 disables the backoff.
+    pub client_failure_threshold: u32,
+    /// Longest backoff after repeated failures, in seconds.
+    pub client_failure_backoff_max_secs: u64,
 }
 
 impl Default for SecuritySettings {
@@ -235,6 +243,9 @@ impl Default for SecuritySettings {
             max_queued_hashes: 256,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            secret_cache_capacity: 10_000,
+            client_failure_threshold: 5,
+            client_failure_backoff_max_secs: 60,
         }
     }
 }

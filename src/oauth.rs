@@ -13,6 +13,7 @@ pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod scope;
+pub mod secret_cache;
 pub mod token_format;
 pub mod token_state;
 

@@ -29,7 +29,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// The protocol core over an open store.
 pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Authority> {
-    let hasher = Hasher::new(&settings.security)?;
+    let hasher = Hasher::new(&settings.security, clock.clone())?;
     Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics: Arc::default() })
 }
 

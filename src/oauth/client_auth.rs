@@ -90,8 +90,11 @@ fn form_decode(s: &str) -> Option<String> {
     percent_decode_str(&plus_as_space).decode_utf8().ok().map(|c| c.into_owned())
 }
 
-/// Authenticates the client: one lookup, one argon2id verification (against a dummy hash when
-/// the client does not exist, so unknown ids cost the same as wrong secrets).
+/// Authenticates the client: one lookup, then either a cache hit (this very secret was verified
+/// against this very row before, see [`super::secret_cache`]) or one argon2id verification
+/// (against a dummy hash when the client does not exist, so unknown ids cost the same as wrong
+/// secrets). After repeated failures for the id, uncached secrets are refused without argon2id
+/// for a short backoff.
 #[tracing::instrument(skip_all, fields(client_id = %credentials.client_id))]
 pub async fn authenticate(
     store: &Store,
@@ -99,13 +102,26 @@ pub async fn authenticate(
     credentials: &ClientCredentials,
 ) -> Result<ClientRecord, OAuthError> {
     let client = store.find_client(&credentials.client_id).await?;
-    let matched =
-        hasher.verify(credentials.secret.expose_secret(), client.as_ref().map(|c| c.secret_hash.as_str())).await?;
+    let secret = credentials.secret.expose_secret();
+    let cache = hasher.secret_cache();
+    let client = match client {
+        Some(client) if client.disabled_at.is_none() && cache.is_verified(&client, secret) => return Ok(client),
+        other => other,
+    };
+    if cache.is_backing_off(&credentials.client_id) {
+        tracing::info!("client authentication refused: too many recent failures for this id");
+        return Err(failed(credentials));
+    }
+    let matched = hasher.verify(secret, client.as_ref().map(|c| c.secret_hash.as_str())).await?;
     match client {
-        Some(client) if matched && client.disabled_at.is_none() => Ok(client),
+        Some(client) if matched && client.disabled_at.is_none() => {
+            cache.remember(&client, secret);
+            Ok(client)
+        }
         _ => {
-            tracing::info!(client_id = %credentials.client_id, "client authentication failed");
-            Err(OAuthError::invalid_client("client authentication failed").with_basic_challenge(credentials.via_basic))
+            cache.record_failure(&credentials.client_id);
+            tracing::info!("client authentication failed");
+            Err(failed(credentials))
         }
     }
 }
@@ -119,4 +135,8 @@ impl super::Authority {
         }
         result
     }
+}
+
+fn failed(credentials: &ClientCredentials) -> OAuthError {
+    OAuthError::invalid_client("client authentication failed").with_basic_challenge(credentials.via_basic)
 }

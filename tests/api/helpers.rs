@@ -330,11 +330,13 @@ impl Served {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("oauthd listening") {
+                // Kept before the address is announced, so a caller sees every line up to it.
+                let listening = line.contains("oauthd listening").then(|| line.clone());
+                sink.lock().expect("lines").push(line);
+                if let Some(line) = listening {
                     let v: Value = serde_json::from_str(&line).expect("JSON log line");
                     let _ = tx.send(v["address"].as_str().expect("address").to_owned());
                 }
-                sink.lock().expect("lines").push(line);
             }
         });
         let address = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("oauthd serve started");

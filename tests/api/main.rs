@@ -34,6 +34,7 @@ mod policy;
 mod refresh;
 mod requests;
 mod revoke;
+mod secret_cache;
 mod seed;
 mod store_contract;
 mod tls;

@@ -1,0 +1,164 @@
+//! The verified-secret cache and the per-client failure backoff (src/oauth/secret_cache.rs):
+//! behaviour only — what is accepted and what is refused — never timing.
+
+use oauthd::admin::clients::{self, ClientSpec};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend, TestApp, TestClient};
+
+on_both_backends!(
+    repeated_authentication_with_the_same_secret_keeps_working,
+    a_rotated_secret_fails_at_once_even_after_it_was_cached,
+    a_wrong_secret_never_matches_a_cached_one,
+    deleting_a_client_makes_its_cached_credentials_fail,
+    a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret,
+    repeated_failures_refuse_even_the_right_secret_for_a_while,
+    a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off,
+    with_the_cache_disabled_authentication_and_rotation_still_work,
+);
+
+async fn client_credentials_status(app: &TestApp, client: &TestClient) -> u16 {
+    app.post_token_basic(client, &[("grant_type", "client_credentials")]).await.status().as_u16()
+}
+
+fn with_secret(client: &TestClient, secret: &str) -> TestClient {
+    TestClient { id: client.id.clone(), secret: secret.to_owned() }
+}
+
+async fn repeated_authentication_with_the_same_secret_keeps_working(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    for _ in 0..5 {
+        assert_eq!(client_credentials_status(&app, &client).await, 200);
+    }
+    // client_secret_post finds the same cached secret.
+    let r = app.post_token_post(&client, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(r.status(), 200);
+}
+
+async fn a_rotated_secret_fails_at_once_even_after_it_was_cached(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    let rotated = with_secret(&client, new_secret.expose_secret());
+    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
+    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+}
+
+async fn a_wrong_secret_never_matches_a_cached_one(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    let mut truncated = client.secret.clone();
+    truncated.pop();
+    for wrong in [format!("{}x", client.secret), truncated, client.secret.to_uppercase(), String::new()] {
+        let r = app.post_token_basic(&with_secret(&client, &wrong), &[("grant_type", "client_credentials")]).await;
+        assert_error(r, 401, "invalid_client").await;
+    }
+    assert_eq!(client_credentials_status(&app, &client).await, 200, "failures do not evict the verified secret");
+}
+
+async fn deleting_a_client_makes_its_cached_credentials_fail(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    clients::delete(&app.auth, &client.id).await.unwrap();
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+}
+
+async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let spec = |secret: &str| ClientSpec {
+        client_id: Some("reborn".into()),
+        name: "reborn".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["PRODUCTION".into()],
+        secret: Some(SecretString::from(secret.to_owned())),
+        ..ClientSpec::default()
+    };
+    let old = app.create_client(spec("the-first-secret-value")).await;
+    assert_eq!(client_credentials_status(&app, &old).await, 200);
+    clients::delete(&app.auth, &old.id).await.unwrap();
+    // Same id, secret version back at 1: only the new hash tells the rows apart.
+    let new = app.create_client(spec("the-second-secret-value")).await;
+    let r = app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    assert_eq!(client_credentials_status(&app, &new).await, 200);
+}
+
+async fn repeated_failures_refuse_even_the_right_secret_for_a_while(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.security.client_failure_threshold = 3;
+        s.security.client_failure_backoff_max_secs = 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let wrong = with_secret(&client, "not-the-secret-at-all");
+    for _ in 0..3 {
+        let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
+        assert_error(r, 401, "invalid_client").await;
+    }
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    // Unknown ids back off alike, so the backoff does not tell which ids exist.
+    let ghost = TestClient { id: "ghost".into(), secret: "whatever-secret-value".into() };
+    for _ in 0..4 {
+        let r = app.post_token_basic(&ghost, &[("grant_type", "client_credentials")]).await;
+        assert_error(r, 401, "invalid_client").await;
+    }
+    // The manual clock moves past the backoff: the right secret works again.
+    app.clock.advance(61);
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+}
+
+async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.security.client_failure_threshold = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let client = app.standard_client().await;
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    let wrong = with_secret(&client, "not-the-secret-at-all");
+    for _ in 0..5 {
+        let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
+        assert_error(r, 401, "invalid_client").await;
+    }
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+}
+
+async fn with_the_cache_disabled_authentication_and_rotation_still_work(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.security.secret_cache_capacity = 0).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    assert_eq!(client_credentials_status(&app, &client).await, 200);
+    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    let rotated = with_secret(&client, new_secret.expose_secret());
+    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
+}
