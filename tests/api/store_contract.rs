@@ -13,6 +13,7 @@ on_both_backends!(
     a_duplicate_client_id_is_a_duplicate_error,
     a_grant_stores_digests_and_loads_back_with_its_family,
     rotation_succeeds_once_and_revokes_the_old_access_token,
+    a_rotation_that_fails_midway_changes_nothing,
     revoking_a_family_marks_every_token_of_it,
     deleting_a_client_removes_its_tokens,
     cleanup_statements_delete_at_most_the_batch_size,
@@ -245,4 +246,32 @@ async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backen
     let last = store.delete_families(&ids).await.unwrap();
     assert_eq!((last.access_tokens, last.refresh_tokens, last.families), (0, 1, 1));
     assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f2"]);
+}
+
+/// A database error inside the rotation transaction (here: the new refresh token's digest already
+/// exists, so its INSERT fails after the UPDATEs ran) leaves the old token usable and issues nothing.
+async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    seed_grant(&store, "f2", &[7; 32], &[8; 32], 10).await;
+    let failing = Rotation {
+        family_id: "f1",
+        old_refresh: &[2; 32],
+        revoke_access: Some(&[1; 32]),
+        new_access: token(&[3; 32], TokenKind::Access, None, 20),
+        new_refresh: token(&[8; 32], TokenKind::Refresh, Some(&[3; 32]), 20),
+        replay_sealed: None,
+        replay_until: None,
+        now: 20,
+    };
+    assert!(store.rotate_refresh_token(&failing).await.is_err(), "the duplicate digest fails the transaction");
+    let old = store.find_token(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!((old.consumed_at, old.successor_digest), (None, None), "the old refresh token is untouched");
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, None, "its access token too");
+    assert!(store.find_token(&[3; 32]).await.unwrap().is_none(), "nothing was issued");
+    let retry = Rotation { new_refresh: token(&[4; 32], TokenKind::Refresh, Some(&[3; 32]), 20), ..failing };
+    assert!(store.rotate_refresh_token(&retry).await.unwrap(), "the old token still rotates");
 }
