@@ -6,6 +6,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod tokens;
+mod tokens_pg;
 pub mod users;
 
 use std::str::FromStr;

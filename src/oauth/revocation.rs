@@ -47,7 +47,24 @@ impl Authority {
                 ))
             }
         }
+        if let Some(revoked) = self.revoke_owned(token, &client.client_id).await? {
+            return Ok(revoked);
+        }
         self.revoke(token, Some(&client.client_id)).await
+    }
+
+    /// The common case in one round trip: the client's own, still valid token. `None` when that
+    /// did not apply (unknown, already revoked, another client's): [`Authority::revoke`] then
+    /// looks the token up and answers as RFC 7009 says.
+    async fn revoke_owned(&self, token: &str, client_id: &str) -> Result<Option<Revoked>, OAuthError> {
+        let Some((kind, digest)) = crate::oauth::token_format::parse(token) else {
+            return Ok(None);
+        };
+        let Some(family_id) = self.store.revoke_owned(&digest, kind, client_id, self.clock.now()).await? else {
+            return Ok(None);
+        };
+        tracing::info!(%family_id, kind = kind.as_str(), "token revoked");
+        Ok(Some(self.count_revocation(kind)))
     }
 
     /// Revokes a token. With `owner`, a token issued to another client is refused; without
@@ -72,11 +89,16 @@ impl Authority {
             }
         };
         tracing::info!(family_id = %record.family_id, kind = kind.as_str(), "token revoked");
-        let kind = match kind {
-            TokenKind::Access => "access_token",
-            TokenKind::Refresh => "refresh_token",
-        };
-        self.metrics.revocations.get_or_create(&KindLabel { kind }).inc();
+        self.count_revocation(kind);
         Ok(revoked)
+    }
+
+    fn count_revocation(&self, kind: TokenKind) -> Revoked {
+        let (label, revoked) = match kind {
+            TokenKind::Access => ("access_token", Revoked::AccessToken),
+            TokenKind::Refresh => ("refresh_token", Revoked::Family),
+        };
+        self.metrics.revocations.get_or_create(&KindLabel { kind: label }).inc();
+        revoked
     }
 }

@@ -2,7 +2,7 @@
 //! the token itself is never stored. Every token belongs to one grant family, so revoking a family
 //! is one update and every lookup joins the family to see it.
 
-use super::{on_pool, Store, StoreError};
+use super::{on_pool, tokens_pg, Backend, Store, StoreError};
 use crate::clock::UnixTime;
 
 /// A token digest: SHA-256 of the token's text.
@@ -138,8 +138,8 @@ const INSERT_TOKEN: &str =
 const RETRIES: usize = 5;
 
 impl Store {
-    /// Creates a grant family with its access token and, optionally, its refresh token, in one
-    /// transaction.
+    /// Creates a grant family with its access token and, optionally, its refresh token, atomically
+    /// (one statement on PostgreSQL, one transaction on SQLite).
     pub async fn insert_grant(
         &self,
         family: &NewFamily<'_>,
@@ -147,26 +147,30 @@ impl Store {
         refresh: Option<&NewToken<'_>>,
     ) -> Result<(), StoreError> {
         with_retries(|| async {
-            on_pool!(self, |pool| {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(family.family_id)
-                .bind(family.client_id)
-                .bind(family.username)
-                .bind(family.grant_type)
-                .bind(family.scope)
-                .bind(family.created_at)
-                .bind(family.expires_at)
-                .execute(&mut *tx)
-                .await?;
-                for token in std::iter::once(access).chain(refresh) {
-                    insert_token!(&mut *tx, family.family_id, token);
+            match &self.backend {
+                // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
+                Backend::Postgres(pool) => tokens_pg::insert_grant(pool, family, access, refresh).await,
+                Backend::Sqlite(pool) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(family.family_id)
+                    .bind(family.client_id)
+                    .bind(family.username)
+                    .bind(family.grant_type)
+                    .bind(family.scope)
+                    .bind(family.created_at)
+                    .bind(family.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    for token in std::iter::once(access).chain(refresh) {
+                        insert_token!(&mut *tx, family.family_id, token);
+                    }
+                    tx.commit().await
                 }
-                tx.commit().await
-            })
+            }
         })
         .await
     }
@@ -179,42 +183,48 @@ impl Store {
             .await)?)
     }
 
-    /// Rotates a refresh token in one transaction: marks it consumed (only if it is neither
+    /// Rotates a refresh token atomically (one statement on PostgreSQL, one transaction on
+    /// SQLite): marks it consumed (only if it is neither
     /// consumed nor revoked — the conditional update is what makes exactly one of N concurrent
     /// rotations win), revokes its access token, and inserts the new pair. Returns `false`, having
     /// changed nothing, when the token was no longer rotatable.
     pub async fn rotate_refresh_token(&self, r: &Rotation<'_>) -> Result<bool, StoreError> {
         with_retries(|| async {
-            on_pool!(self, |pool| {
-                let mut tx = pool.begin().await?;
-                let consumed = sqlx::query(
-                    "update token set consumed_at = $2, successor_digest = $3, replay_sealed = $4, replay_until = $5 \
-                     where token_digest = $1 and kind = 'refresh' and consumed_at is null and revoked_at is null",
-                )
-                .bind(&r.old_refresh[..])
-                .bind(r.now)
-                .bind(&r.new_refresh.digest[..])
-                .bind(r.replay_sealed)
-                .bind(r.replay_until)
-                .execute(&mut *tx)
-                .await?;
-                if consumed.rows_affected() == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
+            match &self.backend {
+                // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
+                Backend::Postgres(pool) => tokens_pg::rotate(pool, r).await,
+                Backend::Sqlite(pool) => {
+                    let mut tx = pool.begin().await?;
+                    let consumed = sqlx::query(
+                        "update token set consumed_at = $2, successor_digest = $3, replay_sealed = $4, \
+                         replay_until = $5 where token_digest = $1 and kind = 'refresh' and consumed_at is null \
+                         and revoked_at is null",
+                    )
+                    .bind(&r.old_refresh[..])
+                    .bind(r.now)
+                    .bind(&r.new_refresh.digest[..])
+                    .bind(r.replay_sealed)
+                    .bind(r.replay_until)
+                    .execute(&mut *tx)
+                    .await?;
+                    if consumed.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    if let Some(access) = r.revoke_access {
+                        sqlx::query("update token set revoked_at = $2 where token_digest = $1 and revoked_at is null")
+                            .bind(access)
+                            .bind(r.now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for token in [&r.new_access, &r.new_refresh] {
+                        insert_token!(&mut *tx, r.family_id, token);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
                 }
-                if let Some(access) = r.revoke_access {
-                    sqlx::query("update token set revoked_at = $2 where token_digest = $1 and revoked_at is null")
-                        .bind(access)
-                        .bind(r.now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for token in [&r.new_access, &r.new_refresh] {
-                    insert_token!(&mut *tx, r.family_id, token);
-                }
-                tx.commit().await?;
-                Ok(true)
-            })
+            }
         })
         .await
     }
@@ -230,6 +240,38 @@ impl Store {
                 .map(|r| r.rows_affected())
         })?;
         Ok(done > 0)
+    }
+
+    /// Revokes a client's own token in one round trip: an access token itself, a refresh token its
+    /// whole family. Returns the family id, or `None`, having changed nothing, when the token is
+    /// unknown, of the other kind, already revoked, or another client's — the caller looks it up
+    /// to tell which.
+    pub async fn revoke_owned(
+        &self,
+        digest: &Digest,
+        kind: TokenKind,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = match kind {
+            TokenKind::Access => {
+                "update token set revoked_at = $2 where token_digest = $1 and kind = 'access' \
+                 and revoked_at is null \
+                 and exists (select 1 from grant_family f where f.family_id = token.family_id and f.client_id = $3) \
+                 returning family_id"
+            }
+            TokenKind::Refresh => {
+                "update grant_family set revoked_at = $2 where revoked_at is null and client_id = $3 \
+                 and family_id = (select family_id from token where token_digest = $1 and kind = 'refresh') \
+                 returning family_id"
+            }
+        };
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(&digest[..])
+            .bind(now)
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Revokes one token.

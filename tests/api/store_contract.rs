@@ -15,6 +15,7 @@ on_both_backends!(
     rotation_succeeds_once_and_revokes_the_old_access_token,
     a_rotation_that_fails_midway_changes_nothing,
     revoking_a_family_marks_every_token_of_it,
+    revoke_owned_touches_only_the_clients_own_live_token,
     deleting_a_client_removes_its_tokens,
     cleanup_statements_delete_at_most_the_batch_size,
     only_dead_families_are_found_and_a_chain_head_goes_last,
@@ -274,4 +275,46 @@ async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
     assert!(store.find_token(&[3; 32]).await.unwrap().is_none(), "nothing was issued");
     let retry = Rotation { new_refresh: token(&[4; 32], TokenKind::Refresh, Some(&[3; 32]), 20), ..failing };
     assert!(store.rotate_refresh_token(&retry).await.unwrap(), "the old token still rotates");
+}
+
+/// A client revoking its own token is one statement: an access token alone, or a refresh token's
+/// whole family. Anything else — another client's token, the other kind, unknown, already revoked —
+/// changes nothing and says so, so the caller can look the token up and answer as RFC 7009 says.
+async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_client(&store, "c2").await;
+    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    let other = NewFamily {
+        family_id: "f2",
+        client_id: "c2",
+        username: None,
+        grant_type: "client_credentials",
+        scope: "A",
+        created_at: 10,
+        expires_at: None,
+    };
+    let (access, refresh) =
+        (token(&[5; 32], TokenKind::Access, None, 10), token(&[6; 32], TokenKind::Refresh, None, 10));
+    store.insert_grant(&other, &access, Some(&refresh)).await.unwrap();
+
+    assert_eq!(store.revoke_owned(&[5; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "another client's");
+    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c1", 20).await.unwrap(), None, "another client's");
+    assert_eq!(store.revoke_owned(&[2; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "the other kind");
+    assert_eq!(store.revoke_owned(&[9; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "unknown");
+    let untouched = store.find_token(&[5; 32]).await.unwrap().unwrap();
+    assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
+
+    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, "c1", 20).await.unwrap().as_deref(), Some("f1"));
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
+    let sibling = store.find_token(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!((sibling.revoked_at, sibling.family_revoked_at), (None, None), "an access token goes alone");
+    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, "c1", 21).await.unwrap(), None, "already revoked");
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20), "first time kept");
+
+    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 22).await.unwrap().as_deref(), Some("f2"));
+    assert_eq!(store.find_token(&[5; 32]).await.unwrap().unwrap().family_revoked_at, Some(22), "the whole family");
+    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 23).await.unwrap(), None, "already revoked");
 }
