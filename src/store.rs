@@ -60,6 +60,11 @@ pub(crate) fn on_duplicate(error: sqlx::Error) -> StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// PostgreSQL only: a small pool whose sessions commit without waiting for the WAL flush
+    /// (`synchronous_commit = off`), for writes whose loss in a database crash is acceptable —
+    /// see [`Store::mark_first_use`]. The write is visible to every session as soon as it returns;
+    /// only its durability lags (by at most three `wal_writer_delay`s, 600 ms by default).
+    relaxed: Option<PgPool>,
 }
 
 #[derive(Clone, Debug)]
@@ -89,8 +94,11 @@ impl Store {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Open("database.url is not a valid PostgreSQL URL".into()))?;
             let max = if settings.max_connections == 0 { 10 } else { settings.max_connections };
+            let relaxed_options = options.clone().options([("synchronous_commit", "off")]);
             let pool = PgPoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
-            Backend::Postgres(pool)
+            let relaxed =
+                PgPoolOptions::new().max_connections(2).acquire_timeout(acquire).connect_lazy_with(relaxed_options);
+            return Ok(Store { backend: Backend::Postgres(pool), relaxed: Some(relaxed) });
         } else {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
@@ -113,7 +121,7 @@ impl Store {
                 SqlitePoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
             Backend::Sqlite(pool)
         };
-        Ok(Store { backend })
+        Ok(Store { backend, relaxed: None })
     }
 
     /// Applies pending migrations (embedded in the binary).
@@ -144,6 +152,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(relaxed) = &self.relaxed {
+            relaxed.close().await;
+        }
         on_pool!(self, |pool| pool.close().await)
     }
 }

@@ -333,15 +333,29 @@ impl Store {
 
     /// Records the first use of an access token (its first active introspection). Returns whether
     /// this call was the first.
+    ///
+    /// Dialect fork: on PostgreSQL this runs on the relaxed pool (see [`Store`]), so the first
+    /// introspection of each token does not wait for a WAL flush — without it, introspecting fresh
+    /// tokens ran at the database's durable-commit rate. A database crash may forget the marks of
+    /// its last few hundred milliseconds; the only consequence is that a refresh replay inside
+    /// the replay window right after the crash is answered as a replay (the same tokens, to the same
+    /// authenticated client) instead of as reuse.
     pub async fn mark_first_use(&self, digest: &Digest, now: UnixTime) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query(
-            "update token set first_used_at = $2 where token_digest = $1 and first_used_at is null"
-        )
-        .bind(&digest[..])
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        const SQL: &str = "update token set first_used_at = $2 where token_digest = $1 and first_used_at is null";
+        if let Some(pool) = &self.relaxed {
+            match sqlx::query(SQL).bind(&digest[..]).bind(now).execute(pool).await {
+                Ok(done) => return Ok(done.rows_affected() > 0),
+                // E.g. a pooler that refuses the session option: the update is idempotent, so it
+                // is simply made again on the main pool, durably.
+                Err(error) => tracing::warn!(%error, "first use not recorded on the relaxed pool; using the main pool"),
+            }
+        }
+        let done = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(&digest[..])
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 

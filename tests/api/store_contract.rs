@@ -16,6 +16,7 @@ on_both_backends!(
     a_rotation_that_fails_midway_changes_nothing,
     revoking_a_family_marks_every_token_of_it,
     revoke_owned_touches_only_the_clients_own_live_token,
+    first_use_is_recorded_once_and_seen_at_once,
     deleting_a_client_removes_its_tokens,
     cleanup_statements_delete_at_most_the_batch_size,
     only_dead_families_are_found_and_a_chain_head_goes_last,
@@ -317,4 +318,19 @@ async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) 
     assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 22).await.unwrap().as_deref(), Some("f2"));
     assert_eq!(store.find_token(&[5; 32]).await.unwrap().unwrap().family_revoked_at, Some(22), "the whole family");
     assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 23).await.unwrap(), None, "already revoked");
+}
+
+/// The first use of an access token is recorded once, and — though PostgreSQL writes it through
+/// the pool that does not wait for the WAL flush — every later read sees it at once.
+async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    assert!(store.mark_first_use(&[1; 32], 15).await.unwrap(), "the first call records it");
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().first_used_at, Some(15));
+    assert!(!store.mark_first_use(&[1; 32], 16).await.unwrap(), "a later call does not");
+    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().first_used_at, Some(15), "the first time is kept");
+    assert!(!store.mark_first_use(&[9; 32], 16).await.unwrap(), "an unknown digest changes nothing");
 }
