@@ -166,6 +166,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before failing.
     pub acquire_timeout_secs: u64,
+    /// Ping each pooled connection before handing it out (one more round trip per query).
+    pub test_before_acquire: bool,
     /// Apply pending migrations whenever a command opens the database.
     pub migrate_on_start: bool,
 }
@@ -176,6 +178,7 @@ impl Default for DatabaseSettings {
             url: DatabaseUrl::new("sqlite://data/oauthd.db"),
             max_connections: 0,
             acquire_timeout_secs: 5,
+            test_before_acquire: false,
             migrate_on_start: true,
         }
     }

@@ -13,8 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseSettings;
@@ -39,6 +39,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The connection broke (the database restarted, failed over, or a network device cut an idle
+    /// connection). Whether the statement took effect is unknown; a retry gets a fresh connection
+    /// (the pool drops the broken one), and a retried refresh is answered by the replay rule.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
+            // PostgreSQL: class 08 connection exceptions, 57P01-57P03 shutdown or not yet accepting.
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
+    }
+
     /// Serialization failures and deadlocks (PostgreSQL) or a busy database (SQLite): the
     /// transaction did nothing and may be tried again.
     pub fn is_retryable(&self) -> bool {
@@ -89,39 +103,34 @@ impl Store {
     /// Opens a pool for the configured URL. A SQLite file and its directory are created.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let url = settings.url.expose();
-        let acquire = Duration::from_secs(settings.acquire_timeout_secs);
-        let backend = if settings.url.is_postgres() {
+        if settings.url.is_postgres() {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Open("database.url is not a valid PostgreSQL URL".into()))?;
             let max = if settings.max_connections == 0 { 10 } else { settings.max_connections };
             let relaxed_options = options.clone().options([("synchronous_commit", "off")]);
-            let pool = PgPoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
-            let relaxed =
-                PgPoolOptions::new().max_connections(2).acquire_timeout(acquire).connect_lazy_with(relaxed_options);
+            let pool = pool_options(settings, max).connect_with(options).await?;
+            let relaxed = pool_options(settings, 2).connect_lazy_with(relaxed_options);
             return Ok(Store { backend: Backend::Postgres(pool), relaxed: Some(relaxed) });
-        } else {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
-            if let Some(dir) = options.get_filename().parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Open(format!("cannot create {}: {e}", dir.display())))?;
-                }
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Open(format!("cannot create {}: {e}", dir.display())))?;
             }
-            let options = options
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true);
-            // One connection: SQLite has one writer at a time, and a single connection never
-            // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
-            let max = if settings.max_connections == 0 { 1 } else { settings.max_connections };
-            let pool =
-                SqlitePoolOptions::new().max_connections(max).acquire_timeout(acquire).connect_with(options).await?;
-            Backend::Sqlite(pool)
-        };
-        Ok(Store { backend, relaxed: None })
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        // One connection: SQLite has one writer at a time, and a single connection never
+        // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
+        let max = if settings.max_connections == 0 { 1 } else { settings.max_connections };
+        let pool = pool_options(settings, max).connect_with(options).await?;
+        Ok(Store { backend: Backend::Sqlite(pool), relaxed: None })
     }
 
     /// Applies pending migrations (embedded in the binary).
@@ -157,6 +166,16 @@ impl Store {
         }
         on_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// Pool options from the settings, for either backend.
+fn pool_options<DB: sqlx::Database>(settings: &DatabaseSettings, max: u32) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        // sqlx pings every connection before handing it out by default: one more round trip per
+        // query (database.test_before_acquire).
+        .test_before_acquire(settings.test_before_acquire)
 }
 
 /// Splits a space-separated list column.

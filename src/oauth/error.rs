@@ -101,6 +101,12 @@ impl From<StoreError> for OAuthError {
                 ..Self::new(ErrorCode::TemporarilyUnavailable, "the server is busy; try again")
             };
         }
+        if e.is_connection_lost() {
+            return OAuthError {
+                cause: Some(e.into()),
+                ..Self::new(ErrorCode::TemporarilyUnavailable, "the database connection was lost; try again")
+            };
+        }
         OAuthError::server_error(e)
     }
 }

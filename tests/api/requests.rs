@@ -1,5 +1,7 @@
 //! Malformed requests get RFC 6749 §5.2 JSON, never a 500 or axum's plain text.
 
+use sqlx::Connection;
+
 use crate::helpers::{assert_error, basic, spawn_app, spawn_app_with, Backend};
 
 on_both_backends!(
@@ -103,5 +105,45 @@ async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(backend: Backend)
     assert!(busy > 0, "excess verifications are refused, not queued without bound");
     let r = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    app.client_credentials(&client, "PRODUCTION").await;
+}
+
+/// PostgreSQL ends every connection of the app (a restart, a failover, a firewall cutting idle
+/// connections). The pool does not ping before use (`database.test_before_acquire = false`), so
+/// each dead connection fails one request: that is a 503 `temporarily_unavailable` with
+/// Retry-After, never a 500, and the pool replaces the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_database_connections_are_a_503_and_are_replaced() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let warm = (0..8).map(|_| app.client_credentials(&client, "PRODUCTION"));
+    futures::future::join_all(warm).await;
+    let mut admin = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty(), "the app's pooled connections were ended");
+    let (mut ok, mut lost) = (0, 0);
+    for _ in 0..40 {
+        let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
+        match r.status().as_u16() {
+            200 => ok += 1,
+            503 => {
+                lost += 1;
+                assert!(r.headers().get("retry-after").is_some());
+                assert_error(r, 503, "temporarily_unavailable").await;
+            }
+            other => panic!("unexpected status {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(lost > 0, "requests met the dead connections (no ping before use) and were answered 503");
+    assert!(lost <= ended.len(), "each dead connection fails at most one request ({lost} for {})", ended.len());
+    assert!(ok >= 40 - ended.len(), "then the pool serves from fresh connections");
     app.client_credentials(&client, "PRODUCTION").await;
 }
