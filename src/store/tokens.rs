@@ -130,6 +130,21 @@ macro_rules! insert_token {
     };
 }
 
+/// Binds a [`NewFamily`]'s columns, in table order, as `$1`..`$7`.
+macro_rules! bind_family {
+    ($query:expr, $family:expr) => {
+        $query
+            .bind($family.family_id)
+            .bind($family.client_id)
+            .bind($family.username)
+            .bind($family.grant_type)
+            .bind($family.scope)
+            .bind($family.created_at)
+            .bind($family.expires_at)
+    };
+}
+pub(super) use bind_family;
+
 const INSERT_TOKEN: &str =
     "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
      values ($1, $2, $3, $4, $5, $6, $7)";
@@ -152,17 +167,13 @@ impl Store {
                 Backend::Postgres(pool) => tokens_pg::insert_grant(pool, family, access, refresh).await,
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
-                    sqlx::query(
-                        "insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
-                         values ($1, $2, $3, $4, $5, $6, $7)",
+                    bind_family!(
+                        sqlx::query(
+                            "insert into grant_family (family_id, client_id, username, grant_type, scope, \
+                             created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)"
+                        ),
+                        family
                     )
-                    .bind(family.family_id)
-                    .bind(family.client_id)
-                    .bind(family.username)
-                    .bind(family.grant_type)
-                    .bind(family.scope)
-                    .bind(family.created_at)
-                    .bind(family.expires_at)
                     .execute(&mut *tx)
                     .await?;
                     for token in std::iter::once(access).chain(refresh) {

@@ -8,7 +8,7 @@
 
 use sqlx::PgPool;
 
-use super::tokens::{NewFamily, NewToken, Rotation};
+use super::tokens::{bind_family, NewFamily, NewToken, Rotation};
 
 /// Consumes the old refresh token (only while neither consumed nor revoked: under concurrent
 /// rotations PostgreSQL re-checks that condition after the winner commits, so exactly one rotates),
@@ -68,14 +68,7 @@ pub(super) async fn insert_grant(
     access: &NewToken<'_>,
     refresh: Option<&NewToken<'_>>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_GRANT)
-        .bind(family.family_id)
-        .bind(family.client_id)
-        .bind(family.username)
-        .bind(family.grant_type)
-        .bind(family.scope)
-        .bind(family.created_at)
-        .bind(family.expires_at)
+    bind_family!(sqlx::query(INSERT_GRANT), family)
         .bind(&access.digest[..])
         .bind(access.kind.as_str())
         .bind(access.scope)
