@@ -63,8 +63,7 @@ impl Authority {
         let Some(family_id) = self.store.revoke_owned(&digest, kind, client_id, self.clock.now()).await? else {
             return Ok(None);
         };
-        tracing::info!(%family_id, kind = kind.as_str(), "token revoked");
-        Ok(Some(self.count_revocation(kind)))
+        Ok(Some(self.revoked(&family_id, kind)))
     }
 
     /// Revokes a token. With `owner`, a token issued to another client is refused; without
@@ -78,22 +77,16 @@ impl Authority {
             return Err(OAuthError::unauthorized_client("the token was not issued to this client"));
         }
         let now = self.clock.now();
-        let revoked = match kind {
-            TokenKind::Refresh => {
-                self.store.revoke_family(&record.family_id, now).await?;
-                Revoked::Family
-            }
-            TokenKind::Access => {
-                self.store.revoke_token(&crate::oauth::token_format::digest(token), now).await?;
-                Revoked::AccessToken
-            }
+        match kind {
+            TokenKind::Refresh => self.store.revoke_family(&record.family_id, now).await?,
+            TokenKind::Access => self.store.revoke_token(&crate::oauth::token_format::digest(token), now).await?,
         };
-        tracing::info!(family_id = %record.family_id, kind = kind.as_str(), "token revoked");
-        self.count_revocation(kind);
-        Ok(revoked)
+        Ok(self.revoked(&record.family_id, kind))
     }
 
-    fn count_revocation(&self, kind: TokenKind) -> Revoked {
+    /// Logs and counts a revocation that was made: a refresh token's family, or an access token.
+    fn revoked(&self, family_id: &str, kind: TokenKind) -> Revoked {
+        tracing::info!(%family_id, kind = kind.as_str(), "token revoked");
         let (label, revoked) = match kind {
             TokenKind::Access => ("access_token", Revoked::AccessToken),
             TokenKind::Refresh => ("refresh_token", Revoked::Family),
