@@ -19,8 +19,8 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseSettings;
 
-pub use clients::{ClientPolicy, ClientRecord, ClientUpdate, NewClient};
-pub use tokens::{NewFamily, NewToken, TokenKind, TokenRecord};
+pub use clients::{ClientPolicy, ClientRecord, ClientStamp, ClientUpdate, NewClient};
+pub use tokens::{NewFamily, NewToken, TokenAsClient, TokenKind, TokenRecord};
 pub use users::UserRecord;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

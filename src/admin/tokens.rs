@@ -2,6 +2,7 @@
 //! token that you generate through the UI") and revoke any token ("a user or an admin can revoke").
 
 use super::AdminError;
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::issuer::Grant;
 use crate::oauth::revocation::Revoked;
 use crate::oauth::scope::Scope;
@@ -28,6 +29,7 @@ pub async fn issue(
     let scope = Scope::for_client(requested.as_deref(), &client.scopes, &client.default_scopes)
         .map_err(|e| AdminError::Invalid(e.description.into_owned()))?;
     let grant_type = if username.is_some() { GrantType::Password } else { GrantType::ClientCredentials };
+    let client = AuthenticatedClient::loaded(std::sync::Arc::new(client));
     auth.issue(Grant { client: &client, grant_type, username, scope: &scope })
         .await
         .map_err(|e| AdminError::Other(e.into()))
@@ -35,5 +37,5 @@ pub async fn issue(
 
 /// Revokes any token, whoever it was issued to.
 pub async fn revoke(auth: &Authority, token: &str) -> Result<Revoked, AdminError> {
-    auth.revoke(token.trim(), None).await.map_err(|e| AdminError::Other(e.into()))
+    auth.revoke(token.trim()).await.map_err(|e| AdminError::Other(e.into()))
 }

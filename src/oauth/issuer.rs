@@ -7,13 +7,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
+use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
 use super::policy::Policy;
 use super::scope::Scope;
 use super::token_format::{mint, Minted};
 use super::{Authority, GrantType};
 use crate::clock::UnixTime;
-use crate::store::{ClientRecord, NewFamily, NewToken, TokenKind};
+use crate::store::{NewFamily, NewToken, TokenKind};
 
 /// A successful token response (RFC 6749 §5.1). Holds live tokens, so Debug shows none of them.
 #[derive(Clone)]
@@ -49,7 +50,7 @@ impl Serialize for TokenResponse {
 
 /// What a grant handler has established and wants issued.
 pub struct Grant<'a> {
-    pub client: &'a ClientRecord,
+    pub client: &'a AuthenticatedClient,
     pub grant_type: GrantType,
     pub username: Option<&'a str>,
     pub scope: &'a Scope,
@@ -72,7 +73,8 @@ impl Expiries {
 }
 
 impl Authority {
-    /// Issues a new grant family with its first tokens.
+    /// Issues a new grant family with its first tokens — only while the client row is the one the
+    /// grant was decided on (the insert is conditioned on it, and confirms it).
     pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
         let policy = Policy::for_client(&self.settings.tokens, grant.client);
@@ -104,14 +106,15 @@ impl Authority {
         });
         let family = NewFamily {
             family_id: &family_id,
-            client_id: &grant.client.client_id,
+            client: grant.client.stamp(),
             username: grant.username,
             grant_type: grant.grant_type.as_str(),
             scope: &scope,
             created_at: now,
             expires_at: family_expires_at,
         };
-        self.store.insert_grant(&family, &access_row, refresh_row.as_ref()).await?;
+        let inserted = self.store.insert_grant(&family, &access_row, refresh_row.as_ref()).await?;
+        grant.client.confirm(inserted)?;
         self.metrics.issued(grant.grant_type.as_str());
         tracing::info!(family_id = %family_id, refresh = with_refresh, "tokens issued");
         Ok(response(access, expiries.access - now, refresh, scope))

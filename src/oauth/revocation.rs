@@ -9,10 +9,10 @@
 //! authorization grant", §2.1); an access token only itself. Unknown and already invalid tokens
 //! answer 200 as well ("invalid tokens do not cause an error response", §2.2).
 
-use super::client_auth::ClientCredentials;
+use super::client_auth::{as_client, AuthenticatedClient, ClientCredentials};
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
-use super::Authority;
+use super::{token_format, Authority};
 use crate::metrics::KindLabel;
 use crate::store::TokenKind;
 
@@ -27,6 +27,12 @@ pub enum Revoked {
     Unknown,
 }
 
+/// What a revocation changed, before it is logged and counted.
+enum Outcome {
+    Made { family_id: String, kind: TokenKind },
+    Unknown,
+}
+
 impl Authority {
     /// Handles one revocation request (RFC 7009 §2.1).
     pub async fn revocation_request(
@@ -36,60 +42,64 @@ impl Authority {
     ) -> Result<Revoked, OAuthError> {
         let credentials = ClientCredentials::from_request(authorization, params)?;
         tracing::Span::current().record("client_id", credentials.client_id.as_str());
-        let client = self.authenticate_client(&credentials).await?;
-        let token = params.require("token")?;
-        match params.get("token_type_hint") {
-            None | Some("access_token" | "refresh_token") => {}
-            Some(_) => {
-                return Err(OAuthError::new(
-                    ErrorCode::UnsupportedTokenType,
-                    "this server revokes access_token and refresh_token only",
-                ))
+        let outcome = as_client!(self, &credentials, |client| {
+            let token = params.require("token")?;
+            match params.get("token_type_hint") {
+                None | Some("access_token" | "refresh_token") => {}
+                Some(_) => {
+                    return Err(OAuthError::new(
+                        ErrorCode::UnsupportedTokenType,
+                        "this server revokes access_token and refresh_token only",
+                    ))
+                }
+            }
+            self.revoke_as(token, Some(client)).await
+        })?;
+        Ok(self.recorded(outcome))
+    }
+
+    /// Revokes a token, whoever it was issued to (the operator).
+    pub async fn revoke(&self, token: &str) -> Result<Revoked, OAuthError> {
+        let outcome = self.revoke_as(token, None).await?;
+        Ok(self.recorded(outcome))
+    }
+
+    /// Revokes a token on behalf of a client — a token issued to another client is refused — or
+    /// of the operator (`None`). The common case, the client's own valid token, is one statement
+    /// (which also confirms the client, see [`as_client!`](crate::oauth::client_auth::as_client)); anything else (unknown,
+    /// already revoked, another client's) is looked up to answer as RFC 7009 says.
+    async fn revoke_as(&self, token: &str, owner: Option<&AuthenticatedClient>) -> Result<Outcome, OAuthError> {
+        let now = self.clock.now();
+        if let (Some(client), Some((kind, digest))) = (owner, token_format::parse(token)) {
+            if let Some(family_id) = self.store.revoke_owned(&digest, kind, &client.stamp(), now).await? {
+                client.confirm(true)?;
+                return Ok(Outcome::Made { family_id, kind });
             }
         }
-        if let Some(revoked) = self.revoke_owned(token, &client.client_id).await? {
-            return Ok(revoked);
-        }
-        self.revoke(token, Some(&client.client_id)).await
-    }
-
-    /// The common case in one round trip: the client's own, still valid token. `None` when that
-    /// did not apply (unknown, already revoked, another client's): [`Authority::revoke`] then
-    /// looks the token up and answers as RFC 7009 says.
-    async fn revoke_owned(&self, token: &str, client_id: &str) -> Result<Option<Revoked>, OAuthError> {
-        let Some((kind, digest)) = crate::oauth::token_format::parse(token) else {
-            return Ok(None);
+        let Some((kind, record)) = self.find_token(token, owner).await? else {
+            return Ok(Outcome::Unknown);
         };
-        let Some(family_id) = self.store.revoke_owned(&digest, kind, client_id, self.clock.now()).await? else {
-            return Ok(None);
-        };
-        Ok(Some(self.revoked(&family_id, kind)))
-    }
-
-    /// Revokes a token. With `owner`, a token issued to another client is refused; without
-    /// (an operator), any token is revoked.
-    pub async fn revoke(&self, token: &str, owner: Option<&str>) -> Result<Revoked, OAuthError> {
-        let Some((kind, record)) = self.find_token(token).await? else {
-            self.metrics.revocations.get_or_create(&KindLabel { kind: "unknown" }).inc();
-            return Ok(Revoked::Unknown);
-        };
-        if owner.is_some_and(|owner| owner != record.client_id) {
+        if owner.is_some_and(|owner| owner.client_id != record.client_id) {
             return Err(OAuthError::unauthorized_client("the token was not issued to this client"));
         }
-        let now = self.clock.now();
         match kind {
             TokenKind::Refresh => self.store.revoke_family(&record.family_id, now).await?,
-            TokenKind::Access => self.store.revoke_token(&crate::oauth::token_format::digest(token), now).await?,
+            TokenKind::Access => self.store.revoke_token(&token_format::digest(token), now).await?,
         };
-        Ok(self.revoked(&record.family_id, kind))
+        Ok(Outcome::Made { family_id: record.family_id, kind })
     }
 
-    /// Logs and counts a revocation that was made: a refresh token's family, or an access token.
-    fn revoked(&self, family_id: &str, kind: TokenKind) -> Revoked {
-        tracing::info!(%family_id, kind = kind.as_str(), "token revoked");
-        let (label, revoked) = match kind {
-            TokenKind::Access => ("access_token", Revoked::AccessToken),
-            TokenKind::Refresh => ("refresh_token", Revoked::Family),
+    /// Logs and counts what a revocation did.
+    fn recorded(&self, outcome: Outcome) -> Revoked {
+        let (label, revoked) = match outcome {
+            Outcome::Unknown => ("unknown", Revoked::Unknown),
+            Outcome::Made { family_id, kind } => {
+                tracing::info!(%family_id, kind = kind.as_str(), "token revoked");
+                match kind {
+                    TokenKind::Access => ("access_token", Revoked::AccessToken),
+                    TokenKind::Refresh => ("refresh_token", Revoked::Family),
+                }
+            }
         };
         self.metrics.revocations.get_or_create(&KindLabel { kind: label }).inc();
         revoked

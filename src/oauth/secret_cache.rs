@@ -8,11 +8,17 @@
 //! (microseconds) instead of one argon2id verification (about 20 ms). Nothing cached can be turned
 //! back into the secret, nor checked against it without the process's key.
 //!
-//! Invalidation needs no messages, not even between instances: the client row is loaded on every
-//! request anyway, and a hit needs the row's current `secret_version` (bumped by every secret
-//! change) and its current secret hash (a fresh salt on every change, so a client deleted and
-//! created again under the same id — back at version 1 — does not match either). A deleted client
-//! has no row, so nothing it cached can match.
+//! The entry also keeps the client row it was verified against, so a request presenting a cached
+//! secret needs no read of its own: [`SecretCache::cached`] hands back that row, and the request's
+//! statements are conditioned on the row being unchanged (its `secret_version` and hash, see
+//! [`crate::store::ClientStamp`]) — see [`super::client_auth`]. When a request loads the row
+//! instead, a hit needs the row's current `secret_version` (bumped by every change to the client)
+//! and its current secret hash (a fresh salt on every change, so a client deleted and created
+//! again under the same id — back at version 1 — does not match either).
+//!
+//! Invalidation needs no messages, not even between instances: a changed row fails those
+//! conditions, and the request then loads it and verifies again. A deleted client has no row, so
+//! nothing it cached can match.
 //!
 //! Only successes are cached. A wrong secret never matches (its MAC differs) and goes to argon2id,
 //! which the hasher's semaphores bound. On top of that, per client id — known or not, so that the
@@ -29,7 +35,7 @@
 //! An evicted verified secret costs one argon2id verification to come back, nothing more.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
@@ -60,7 +66,8 @@ pub struct SecretCache {
 }
 
 struct Verified {
-    secret_version: i64,
+    /// The row the secret was verified against.
+    client: Arc<ClientRecord>,
     tag: Tag,
 }
 
@@ -110,18 +117,28 @@ impl SecretCache {
         let verified = lock(&self.verified);
         verified
             .get(&client.client_id)
-            .is_some_and(|v| v.secret_version == client.secret_version && bool::from(v.tag.ct_eq(&tag)))
+            .is_some_and(|v| v.client.secret_version == client.secret_version && bool::from(v.tag.ct_eq(&tag)))
+    }
+
+    /// The client row `secret` was verified against earlier in this process, if it was: the
+    /// caller must still confirm the row is unchanged. The tags are compared in constant time.
+    pub fn cached(&self, client_id: &str, secret: &str) -> Option<Arc<ClientRecord>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let (client, tag) = lock(&self.verified).get(client_id).map(|v| (Arc::clone(&v.client), v.tag))?;
+        bool::from(self.tag(&client, secret).ct_eq(&tag)).then_some(client)
     }
 
     /// Records an argon2id success of `secret` against this row, and clears the client's failures.
-    pub fn remember(&self, client: &ClientRecord, secret: &str) {
+    pub fn remember(&self, client: &Arc<ClientRecord>, secret: &str) {
         if self.failure_threshold > 0 {
             lock(&self.failures).remove(&client.client_id);
         }
         if self.capacity == 0 {
             return;
         }
-        let entry = Verified { secret_version: client.secret_version, tag: self.tag(client, secret) };
+        let entry = Verified { client: Arc::clone(client), tag: self.tag(client, secret) };
         let mut verified = lock(&self.verified);
         if verified.len() >= self.capacity && !verified.contains_key(&client.client_id) {
             evict_one(&mut verified);

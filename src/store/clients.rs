@@ -43,6 +43,35 @@ pub struct ClientUpdate<'a> {
     pub now: UnixTime,
 }
 
+/// The client row as a request saw it, for statements conditioned on it: such a statement changes
+/// and returns nothing of the request's unless the row still has this secret version and hash.
+/// Every change to a client bumps its version ([`Store::set_client_secret`],
+/// [`Store::update_client`], [`Store::set_client_disabled`]), and a client deleted and created
+/// again under the same id has a new hash (a fresh salt), so a match means the row is the one
+/// the request authenticated and read its policy from.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientStamp<'a> {
+    pub client_id: &'a str,
+    pub secret_version: i64,
+    pub secret_hash: &'a str,
+}
+
+impl ClientRecord {
+    pub fn stamp(&self) -> ClientStamp<'_> {
+        ClientStamp { client_id: &self.client_id, secret_version: self.secret_version, secret_hash: &self.secret_hash }
+    }
+}
+
+/// Binds a [`ClientStamp`] as three consecutive placeholders: id, secret version, secret hash —
+/// for the condition `exists (select 1 from client where client_id = $n and secret_version = $n+1
+/// and secret_hash = $n+2)`.
+macro_rules! bind_stamp {
+    ($query:expr, $stamp:expr) => {
+        $query.bind($stamp.client_id).bind($stamp.secret_version).bind($stamp.secret_hash)
+    };
+}
+pub(super) use bind_stamp;
+
 impl std::fmt::Debug for ClientRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientRecord")
@@ -142,6 +171,13 @@ impl Store {
         let row =
             on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(pool).await)?;
         Ok(row.map(ClientRecord::from))
+    }
+
+    /// Whether the client row is still the one `stamp` was taken from.
+    pub async fn client_is_current(&self, stamp: &ClientStamp<'_>) -> Result<bool, StoreError> {
+        const SQL: &str = "select exists (select 1 from client \
+             where client_id = $1 and secret_version = $2 and secret_hash = $3)";
+        Ok(on_pool!(self, |pool| bind_stamp!(sqlx::query_scalar::<_, bool>(SQL), stamp).fetch_one(pool).await)?)
     }
 
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {

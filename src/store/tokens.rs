@@ -2,6 +2,7 @@
 //! the token itself is never stored. Every token belongs to one grant family, so revoking a family
 //! is one update and every lookup joins the family to see it.
 
+use super::clients::{bind_stamp, ClientStamp};
 use super::{on_pool, tokens_pg, Backend, Store, StoreError};
 use crate::clock::UnixTime;
 
@@ -27,7 +28,9 @@ impl TokenKind {
 #[derive(Debug)]
 pub struct NewFamily<'a> {
     pub family_id: &'a str,
-    pub client_id: &'a str,
+    /// The client, as the request saw its row: the family is created only while the row is
+    /// unchanged (see [`ClientStamp`]).
+    pub client: ClientStamp<'a>,
     pub username: Option<&'a str>,
     pub grant_type: &'a str,
     pub scope: &'a str,
@@ -108,11 +111,51 @@ pub struct Rotation<'a> {
     pub now: UnixTime,
 }
 
-const SELECT_TOKEN: &str = "select t.token_digest, t.kind, t.family_id, t.scope, t.issued_at, t.expires_at, \
-     t.revoked_at, t.consumed_at, t.access_digest, t.successor_digest, t.replay_sealed, t.replay_until, \
-     t.first_used_at, f.client_id, f.username, f.grant_type, f.scope as family_scope, \
-     f.expires_at as family_expires_at, f.revoked_at as family_revoked_at \
-     from token t join grant_family f on f.family_id = t.family_id where t.token_digest = $1";
+/// A token joined with its family, by digest (`$1`). A macro so that [`SELECT_TOKEN_AS_CLIENT`]
+/// can embed it with `concat!`.
+macro_rules! select_token {
+    () => {
+        "select t.token_digest, t.kind, t.family_id, t.scope, t.issued_at, t.expires_at, \
+         t.revoked_at, t.consumed_at, t.access_digest, t.successor_digest, t.replay_sealed, t.replay_until, \
+         t.first_used_at, f.client_id, f.username, f.grant_type, f.scope as family_scope, \
+         f.expires_at as family_expires_at, f.revoked_at as family_revoked_at \
+         from token t join grant_family f on f.family_id = t.family_id where t.token_digest = $1"
+    };
+}
+const SELECT_TOKEN: &str = select_token!();
+
+/// The token (if any) and, always, whether the client row `$2`–`$4` is current: one row even
+/// for an unknown token, so the lookup answers for the client either way.
+const SELECT_TOKEN_AS_CLIENT: &str = concat!(
+    "select c.client_current, t.* from (select exists (select 1 from client \
+     where client_id = $2 and secret_version = $3 and secret_hash = $4) as client_current) c \
+     left join (",
+    select_token!(),
+    ") t on true"
+);
+
+/// A token lookup made on behalf of a client: [`Store::find_token_as_client`].
+#[derive(Debug)]
+pub struct TokenAsClient {
+    /// The client row is still the one the stamp was taken from.
+    pub client_current: bool,
+    pub token: Option<TokenRecord>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for TokenAsClient
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    TokenRecord: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let client_current = row.try_get("client_current")?;
+        let found: Option<Vec<u8>> = row.try_get("token_digest")?;
+        let token = found.map(|_| TokenRecord::from_row(row)).transpose()?;
+        Ok(TokenAsClient { client_current, token })
+    }
+}
 
 /// Inserts one [`NewToken`] of a family on a transaction, on either backend.
 macro_rules! insert_token {
@@ -135,7 +178,7 @@ macro_rules! bind_family {
     ($query:expr, $family:expr) => {
         $query
             .bind($family.family_id)
-            .bind($family.client_id)
+            .bind($family.client.client_id)
             .bind($family.username)
             .bind($family.grant_type)
             .bind($family.scope)
@@ -154,32 +197,44 @@ const RETRIES: usize = 5;
 
 impl Store {
     /// Creates a grant family with its access token and, optionally, its refresh token, atomically
-    /// (one statement on PostgreSQL, one transaction on SQLite).
+    /// (one statement on PostgreSQL, one transaction on SQLite) — only while the client row is
+    /// the one `family.client` was taken from. Returns `false`, having inserted nothing, when it
+    /// is not.
     pub async fn insert_grant(
         &self,
         family: &NewFamily<'_>,
         access: &NewToken<'_>,
         refresh: Option<&NewToken<'_>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         with_retries(|| async {
             match &self.backend {
                 // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
                 Backend::Postgres(pool) => tokens_pg::insert_grant(pool, family, access, refresh).await,
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
-                    bind_family!(
-                        sqlx::query(
-                            "insert into grant_family (family_id, client_id, username, grant_type, scope, \
-                             created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)"
+                    let created = bind_stamp!(
+                        bind_family!(
+                            sqlx::query(
+                                "insert into grant_family (family_id, client_id, username, grant_type, scope, \
+                                 created_at, expires_at) select $1, $2, $3, $4, $5, $6, $7 \
+                                 where exists (select 1 from client \
+                                 where client_id = $8 and secret_version = $9 and secret_hash = $10)"
+                            ),
+                            family
                         ),
-                        family
+                        family.client
                     )
                     .execute(&mut *tx)
                     .await?;
+                    if created.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
                     for token in std::iter::once(access).chain(refresh) {
                         insert_token!(&mut *tx, family.family_id, token);
                     }
-                    tx.commit().await
+                    tx.commit().await?;
+                    Ok(true)
                 }
             }
         })
@@ -192,6 +247,21 @@ impl Store {
             .bind(&digest[..])
             .fetch_optional(pool)
             .await)?)
+    }
+
+    /// Loads a token as [`Store::find_token`] does and, in the same round trip, checks that the
+    /// client row is the one `client` was taken from.
+    pub async fn find_token_as_client(
+        &self,
+        digest: &Digest,
+        client: &ClientStamp<'_>,
+    ) -> Result<TokenAsClient, StoreError> {
+        Ok(on_pool!(self, |pool| bind_stamp!(
+            sqlx::query_as::<_, TokenAsClient>(SELECT_TOKEN_AS_CLIENT).bind(&digest[..]),
+            client
+        )
+        .fetch_one(pool)
+        .await)?)
     }
 
     /// Rotates a refresh token atomically (one statement on PostgreSQL, one transaction on
@@ -255,32 +325,33 @@ impl Store {
 
     /// Revokes a client's own token in one round trip: an access token itself, a refresh token its
     /// whole family. Returns the family id, or `None`, having changed nothing, when the token is
-    /// unknown, of the other kind, already revoked, or another client's — the caller looks it up
-    /// to tell which.
+    /// unknown, of the other kind, already revoked, or another client's, or when the client row is
+    /// no longer the one `client` was taken from — the caller looks it up to tell which.
     pub async fn revoke_owned(
         &self,
         digest: &Digest,
         kind: TokenKind,
-        client_id: &str,
+        client: &ClientStamp<'_>,
         now: UnixTime,
     ) -> Result<Option<String>, StoreError> {
         let sql = match kind {
             TokenKind::Access => {
-                "update token set revoked_at = $2 where token_digest = $1 and kind = 'access' \
+                "update token set revoked_at = $1 where token_digest = $2 and kind = 'access' \
                  and revoked_at is null \
                  and exists (select 1 from grant_family f where f.family_id = token.family_id and f.client_id = $3) \
+                 and exists (select 1 from client c \
+                   where c.client_id = $3 and c.secret_version = $4 and c.secret_hash = $5) \
                  returning family_id"
             }
             TokenKind::Refresh => {
-                "update grant_family set revoked_at = $2 where revoked_at is null and client_id = $3 \
-                 and family_id = (select family_id from token where token_digest = $1 and kind = 'refresh') \
+                "update grant_family set revoked_at = $1 where revoked_at is null and client_id = $3 \
+                 and family_id = (select family_id from token where token_digest = $2 and kind = 'refresh') \
+                 and exists (select 1 from client c \
+                   where c.client_id = $3 and c.secret_version = $4 and c.secret_hash = $5) \
                  returning family_id"
             }
         };
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
-            .bind(&digest[..])
-            .bind(now)
-            .bind(client_id)
+        Ok(on_pool!(self, |pool| bind_stamp!(sqlx::query_scalar(sql).bind(now).bind(&digest[..]), client)
             .fetch_optional(pool)
             .await)?)
     }

@@ -8,6 +8,7 @@
 
 use sqlx::PgPool;
 
+use super::clients::bind_stamp;
 use super::tokens::{bind_family, NewFamily, NewToken, Rotation};
 
 /// Consumes the old refresh token (only while neither consumed nor revoked: under concurrent
@@ -50,10 +51,14 @@ pub(super) async fn rotate(pool: &PgPool, r: &Rotation<'_>) -> Result<bool, sqlx
     Ok(consumed > 0)
 }
 
-/// Inserts the family and its tokens; the refresh row is skipped when its digest is null.
+/// Inserts the family and its tokens — only while the client row is the one the request saw
+/// (`$20`–`$22`); the refresh row is skipped when its digest is null. Nothing inserted means the
+/// client row changed.
 const INSERT_GRANT: &str = "with family as ( \
        insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
-       values ($1, $2, $3, $4, $5, $6, $7) returning family_id) \
+       select $1, $2, $3, $4, $5, $6, $7 \
+       where exists (select 1 from client where client_id = $20 and secret_version = $21 and secret_hash = $22) \
+       returning family_id) \
      insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
      select n.token_digest, n.kind, f.family_id, n.scope, n.issued_at, n.expires_at, n.access_digest \
      from family f cross join (values \
@@ -67,8 +72,8 @@ pub(super) async fn insert_grant(
     family: &NewFamily<'_>,
     access: &NewToken<'_>,
     refresh: Option<&NewToken<'_>>,
-) -> Result<(), sqlx::Error> {
-    bind_family!(sqlx::query(INSERT_GRANT), family)
+) -> Result<bool, sqlx::Error> {
+    let query = bind_family!(sqlx::query(INSERT_GRANT), family)
         .bind(&access.digest[..])
         .bind(access.kind.as_str())
         .bind(access.scope)
@@ -80,8 +85,7 @@ pub(super) async fn insert_grant(
         .bind(refresh.map(|t| t.scope))
         .bind(refresh.map(|t| t.issued_at))
         .bind(refresh.map(|t| t.expires_at))
-        .bind(refresh.and_then(|t| t.access_digest).map(|d| &d[..]))
-        .execute(pool)
-        .await?;
-    Ok(())
+        .bind(refresh.and_then(|t| t.access_digest).map(|d| &d[..]));
+    let inserted = bind_stamp!(query, family.client).execute(pool).await?;
+    Ok(inserted.rows_affected() > 0)
 }

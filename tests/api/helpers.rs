@@ -282,8 +282,17 @@ impl TestApp {
 
     /// Whether oauthd considers the token active now (the check every endpoint uses).
     pub async fn is_active(&self, token: &str) -> bool {
-        self.auth.active_token(token).await.expect("lookup").is_ok()
+        self.auth.active_token(token, None).await.expect("lookup").is_ok()
     }
+}
+
+/// The value of the first metrics sample line starting with `prefix` (0 when absent).
+pub fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Reads an error answer and checks its RFC shape: status, `error`, a non-empty description.

@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 
 mod helpers;
 
+mod cached_client;
 mod cleanup;
 mod cli;
 mod client_auth;

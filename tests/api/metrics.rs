@@ -1,17 +1,8 @@
 //! GET /metrics: counters move when the events happen; a separate metrics listener.
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestClient};
+use crate::helpers::{sample, spawn_app, spawn_app_with, Backend, TestClient};
 
 on_both_backends!(counters_move_when_events_happen, metrics_can_move_to_a_separate_listener);
-
-/// The value of the first sample line starting with `prefix` (0 when absent).
-fn sample(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
 
 async fn counters_move_when_events_happen(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };

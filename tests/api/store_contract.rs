@@ -4,7 +4,7 @@ use oauthd::clock::Clock;
 use oauthd::config::DatabaseSettings;
 use oauthd::config::DatabaseUrl;
 use oauthd::store::tokens::Rotation;
-use oauthd::store::{NewClient, NewFamily, NewToken, Store, StoreError, TokenKind};
+use oauthd::store::{ClientStamp, NewClient, NewFamily, NewToken, Store, StoreError, TokenKind};
 
 use crate::helpers::{Backend, TestDb};
 
@@ -16,6 +16,7 @@ on_both_backends!(
     a_rotation_that_fails_midway_changes_nothing,
     revoking_a_family_marks_every_token_of_it,
     revoke_owned_touches_only_the_clients_own_live_token,
+    statements_conditioned_on_a_client_row_do_nothing_once_it_changed,
     first_use_is_recorded_once_and_seen_at_once,
     deleting_a_client_removes_its_tokens,
     cleanup_statements_delete_at_most_the_batch_size,
@@ -30,13 +31,20 @@ async fn open(backend: Backend) -> Option<(TestDb, Store)> {
     Some((db, store))
 }
 
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+/// A client row as [`seed_client`] creates it.
+fn stamp(client_id: &str) -> ClientStamp<'_> {
+    ClientStamp { client_id, secret_version: 1, secret_hash: HASH }
+}
+
 async fn seed_client(store: &Store, id: &str) {
     let lists = [vec!["client_credentials".to_owned()], vec!["A".to_owned()]];
     store
         .insert_client(&NewClient {
             client_id: id,
             name: "n",
-            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            secret_hash: HASH,
             grant_types: &lists[0],
             scopes: &lists[1],
             default_scopes: &lists[1],
@@ -53,14 +61,14 @@ fn token<'a>(digest: &'a [u8; 32], kind: TokenKind, access: Option<&'a [u8; 32]>
 async fn seed_grant(store: &Store, family_id: &str, access: &[u8; 32], refresh: &[u8; 32], now: i64) {
     let family = NewFamily {
         family_id,
-        client_id: "c1",
+        client: stamp("c1"),
         username: None,
         grant_type: "client_credentials",
         scope: "A",
         created_at: now,
         expires_at: None,
     };
-    store
+    let inserted = store
         .insert_grant(
             &family,
             &token(access, TokenKind::Access, None, now),
@@ -68,6 +76,7 @@ async fn seed_grant(store: &Store, family_id: &str, access: &[u8; 32], refresh: 
         )
         .await
         .expect("insert grant");
+    assert!(inserted, "the client row is current");
 }
 
 async fn migrations_apply_twice_without_harm(backend: Backend) {
@@ -290,7 +299,7 @@ async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) 
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     let other = NewFamily {
         family_id: "f2",
-        client_id: "c2",
+        client: stamp("c2"),
         username: None,
         grant_type: "client_credentials",
         scope: "A",
@@ -299,25 +308,48 @@ async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) 
     };
     let (access, refresh) =
         (token(&[5; 32], TokenKind::Access, None, 10), token(&[6; 32], TokenKind::Refresh, None, 10));
-    store.insert_grant(&other, &access, Some(&refresh)).await.unwrap();
+    assert!(store.insert_grant(&other, &access, Some(&refresh)).await.unwrap());
 
-    assert_eq!(store.revoke_owned(&[5; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "another client's");
-    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c1", 20).await.unwrap(), None, "another client's");
-    assert_eq!(store.revoke_owned(&[2; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "the other kind");
-    assert_eq!(store.revoke_owned(&[9; 32], TokenKind::Access, "c1", 20).await.unwrap(), None, "unknown");
+    assert_eq!(
+        store.revoke_owned(&[5; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(),
+        None,
+        "another client's"
+    );
+    assert_eq!(
+        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c1"), 20).await.unwrap(),
+        None,
+        "another client's"
+    );
+    assert_eq!(
+        store.revoke_owned(&[2; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(),
+        None,
+        "the other kind"
+    );
+    assert_eq!(store.revoke_owned(&[9; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(), None, "unknown");
     let untouched = store.find_token(&[5; 32]).await.unwrap().unwrap();
     assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
 
-    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, "c1", 20).await.unwrap().as_deref(), Some("f1"));
+    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap().as_deref(), Some("f1"));
     assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
     let sibling = store.find_token(&[2; 32]).await.unwrap().unwrap();
     assert_eq!((sibling.revoked_at, sibling.family_revoked_at), (None, None), "an access token goes alone");
-    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, "c1", 21).await.unwrap(), None, "already revoked");
+    assert_eq!(
+        store.revoke_owned(&[1; 32], TokenKind::Access, &stamp("c1"), 21).await.unwrap(),
+        None,
+        "already revoked"
+    );
     assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20), "first time kept");
 
-    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 22).await.unwrap().as_deref(), Some("f2"));
+    assert_eq!(
+        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c2"), 22).await.unwrap().as_deref(),
+        Some("f2")
+    );
     assert_eq!(store.find_token(&[5; 32]).await.unwrap().unwrap().family_revoked_at, Some(22), "the whole family");
-    assert_eq!(store.revoke_owned(&[6; 32], TokenKind::Refresh, "c2", 23).await.unwrap(), None, "already revoked");
+    assert_eq!(
+        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c2"), 23).await.unwrap(),
+        None,
+        "already revoked"
+    );
 }
 
 /// The first use of an access token is recorded once, and — though PostgreSQL writes it through
@@ -333,4 +365,50 @@ async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
     assert!(!store.mark_first_use(&[1; 32], 16).await.unwrap(), "a later call does not");
     assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().first_used_at, Some(15), "the first time is kept");
     assert!(!store.mark_first_use(&[9; 32], 16).await.unwrap(), "an unknown digest changes nothing");
+}
+
+/// The hot statements run on a client row taken from the verified-secret cache are conditioned
+/// on it: once the row changed (a new secret version, or the client deleted and created again
+/// with a new hash), they change nothing and say so; the lookup says so even for an unknown token.
+async fn statements_conditioned_on_a_client_row_do_nothing_once_it_changed(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    let current = stamp("c1");
+    let stale = ClientStamp { secret_version: 2, ..current };
+    let recreated = ClientStamp { secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$b3RoZXI", ..current };
+    assert!(store.client_is_current(&current).await.unwrap());
+    for changed in [stale, recreated] {
+        assert!(!store.client_is_current(&changed).await.unwrap());
+
+        let found = store.find_token_as_client(&[1; 32], &changed).await.unwrap();
+        assert!(!found.client_current);
+        assert!(found.token.is_some(), "the lookup itself is unconditioned");
+
+        let family = NewFamily {
+            family_id: "f9",
+            client: changed,
+            username: None,
+            grant_type: "client_credentials",
+            scope: "A",
+            created_at: 10,
+            expires_at: None,
+        };
+        let access = token(&[9; 32], TokenKind::Access, None, 10);
+        assert!(!store.insert_grant(&family, &access, None).await.unwrap(), "nothing inserted");
+        assert!(store.find_token(&[9; 32]).await.unwrap().is_none());
+
+        assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, &changed, 20).await.unwrap(), None);
+        assert_eq!(store.revoke_owned(&[2; 32], TokenKind::Refresh, &changed, 20).await.unwrap(), None);
+        let untouched = store.find_token(&[1; 32]).await.unwrap().unwrap();
+        assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
+    }
+    let found = store.find_token_as_client(&[1; 32], &current).await.unwrap();
+    assert!(found.client_current);
+    assert_eq!(found.token.expect("found").family_id, "f1");
+    let unknown = store.find_token_as_client(&[7; 32], &current).await.unwrap();
+    assert!(unknown.client_current && unknown.token.is_none(), "one row even for an unknown token");
+    assert!(!store.find_token_as_client(&[7; 32], &stale).await.unwrap().client_current);
 }

@@ -6,13 +6,17 @@
 //! issue (§4.4.3; a refresh token too when the client may use the refresh_token grant — the seed
 //! issues refresh tokens for every grant type but implicit).
 
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::issuer::Grant;
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType, OAuthError, TokenResponse};
-use crate::store::ClientRecord;
 
-pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(
+    auth: &Authority,
+    client: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
     auth.issue(Grant { client, grant_type: GrantType::ClientCredentials, username: None, scope: &scope }).await
 }

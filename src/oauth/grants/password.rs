@@ -7,16 +7,22 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::issuer::Grant;
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType, OAuthError, TokenResponse};
-use crate::store::ClientRecord;
 
-pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(
+    auth: &Authority,
+    client: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
+    // The user's argon2id verification must not run twice (see `as_client!`).
+    auth.confirm_client(client).await?;
     let user = auth.store.find_user(username).await?;
     let matched = auth.hasher.verify(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| matched) else {

@@ -4,7 +4,8 @@
 //! 1. validate — `refresh_token` is REQUIRED; `scope` is optional (§6);
 //! 2. authenticate the client and check it may use this grant (done before dispatch: "require
 //!    client authentication for confidential clients", §6);
-//! 3. load the token by digest (a damaged token fails its checksum without a database read);
+//! 3. load the token by digest (a damaged token fails its checksum without a database read) — the
+//!    same round trip confirms a client whose secret was verified before;
 //! 4. check ownership — "ensure that the refresh token was issued to the authenticated client";
 //! 5. check validity — not revoked, not expired (the token, or its family's absolute lifetime);
 //! 6. check scope — "The requested scope MUST NOT include any scope not originally granted";
@@ -17,6 +18,7 @@
 
 use secrecy::SecretString;
 
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::issuer::{response, Expiries, TokenResponse};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Policy;
@@ -25,15 +27,21 @@ use crate::oauth::token_format::{self, mint};
 use crate::oauth::token_state::{check, Inactive};
 use crate::oauth::{replay, Authority, OAuthError};
 use crate::store::tokens::Rotation;
-use crate::store::{ClientRecord, NewToken, TokenKind, TokenRecord};
+use crate::store::{NewToken, TokenKind, TokenRecord};
 
-pub async fn grant(auth: &Authority, client: &ClientRecord, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(
+    auth: &Authority,
+    client: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let Some((TokenKind::Refresh, digest)) = token_format::parse(presented) else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
-    let record = auth.store.find_token(&digest).await?.filter(|r| r.kind() == Some(TokenKind::Refresh));
+    let found = auth.store.find_token_as_client(&digest, &client.stamp()).await?;
+    client.confirm(found.client_current)?;
+    let record = found.token.filter(|r| r.kind() == Some(TokenKind::Refresh));
     let Some(record) = record else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
@@ -83,7 +91,7 @@ fn refused(inactive: Inactive) -> OAuthError {
 
 struct Refresh<'a> {
     auth: &'a Authority,
-    client: &'a ClientRecord,
+    client: &'a AuthenticatedClient,
     policy: Policy,
     presented: &'a str,
     /// The normalised `scope` parameter, "" when absent: part of what makes a request the same.
