@@ -3,6 +3,7 @@
 //! holds (see [`on_pool!`]). The store knows nothing of OAuth: it stores and loads rows, and each
 //! atomic step the protocol needs is one method.
 
+mod checkout;
 pub mod cleanup;
 pub mod clients;
 pub mod tokens;
@@ -83,16 +84,30 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Postgres(PgPool),
+    Postgres(checkout::Checkout),
     Sqlite(SqlitePool),
 }
 
 /// Runs one body of code against whichever pool the store holds. The body is compiled once per
-/// backend, so the SQL and the logic around it are written once.
+/// backend, so the SQL and the logic around it are written once. On PostgreSQL `$pool` is a
+/// connection taken from [`checkout`], kept there for the next call when the body succeeded;
+/// the body's error type must be `sqlx::Error`.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
-            $crate::store::Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Postgres(checkout) => match checkout.acquire().await {
+                Ok(mut held) => {
+                    #[allow(unused_imports)]
+                    use sqlx::Connection as _;
+                    let $pool: &mut sqlx::PgConnection = &mut held;
+                    let result = $body;
+                    if result.is_ok() {
+                        held.park();
+                    }
+                    result
+                }
+                Err(error) => Err(error),
+            },
             $crate::store::Backend::Sqlite($pool) => $body,
         }
     };
@@ -110,7 +125,9 @@ impl Store {
             let relaxed_options = options.clone().options([("synchronous_commit", "off")]);
             let pool = pool_options(settings, max).connect_with(options).await?;
             let relaxed = pool_options(settings, 2).connect_lazy_with(relaxed_options);
-            return Ok(Store { backend: Backend::Postgres(pool), relaxed: Some(relaxed) });
+            let timeout = Duration::from_secs(settings.acquire_timeout_secs);
+            let backend = Backend::Postgres(checkout::Checkout::new(pool, max, timeout));
+            return Ok(Store { backend, relaxed: Some(relaxed) });
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
@@ -136,7 +153,7 @@ impl Store {
     /// Applies pending migrations (embedded in the binary).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Backend::Postgres(checkout) => POSTGRES_MIGRATIONS.run(checkout.pool()).await?,
             Backend::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -155,16 +172,25 @@ impl Store {
         }
     }
 
-    /// Connections open and idle, for metrics.
+    /// Connections open and idle (parked ones count as idle), for metrics.
     pub fn pool_usage(&self) -> (u32, usize) {
-        on_pool!(self, |pool| (pool.size(), pool.num_idle()))
+        match &self.backend {
+            Backend::Postgres(checkout) => (checkout.pool().size(), checkout.pool().num_idle() + checkout.parked()),
+            Backend::Sqlite(pool) => (pool.size(), pool.num_idle()),
+        }
     }
 
     pub async fn close(&self) {
         if let Some(relaxed) = &self.relaxed {
             relaxed.close().await;
         }
-        on_pool!(self, |pool| pool.close().await)
+        match &self.backend {
+            Backend::Postgres(checkout) => {
+                checkout.release_all();
+                checkout.pool().close().await
+            }
+            Backend::Sqlite(pool) => pool.close().await,
+        }
     }
 }
 

@@ -209,7 +209,12 @@ impl Store {
         with_retries(|| async {
             match &self.backend {
                 // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
-                Backend::Postgres(pool) => tokens_pg::insert_grant(pool, family, access, refresh).await,
+                Backend::Postgres(checkout) => {
+                    let mut held = checkout.acquire().await?;
+                    let inserted = tokens_pg::insert_grant(&mut held, family, access, refresh).await?;
+                    held.park();
+                    Ok(inserted)
+                }
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
                     let created = bind_stamp!(
@@ -273,7 +278,12 @@ impl Store {
         with_retries(|| async {
             match &self.backend {
                 // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
-                Backend::Postgres(pool) => tokens_pg::rotate(pool, r).await,
+                Backend::Postgres(checkout) => {
+                    let mut held = checkout.acquire().await?;
+                    let rotated = tokens_pg::rotate(&mut held, r).await?;
+                    held.park();
+                    Ok(rotated)
+                }
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
                     let consumed = sqlx::query(

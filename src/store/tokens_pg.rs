@@ -6,7 +6,7 @@
 //! SQLite has no data-modifying WITH; it keeps the transactions in [`super::tokens`], which the
 //! store contract suite holds to the same behaviour.
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::clients::bind_stamp;
 use super::tokens::{bind_family, NewFamily, NewToken, Rotation};
@@ -30,7 +30,7 @@ const ROTATE: &str = "with consumed as ( \
          as n (token_digest, kind, scope, issued_at, expires_at, access_digest)) \
      select count(*) from consumed";
 
-pub(super) async fn rotate(pool: &PgPool, r: &Rotation<'_>) -> Result<bool, sqlx::Error> {
+pub(super) async fn rotate(conn: &mut PgConnection, r: &Rotation<'_>) -> Result<bool, sqlx::Error> {
     let (access, refresh) = (&r.new_access, &r.new_refresh);
     let consumed: i64 = sqlx::query_scalar(ROTATE)
         .bind(&r.old_refresh[..])
@@ -46,7 +46,7 @@ pub(super) async fn rotate(pool: &PgPool, r: &Rotation<'_>) -> Result<bool, sqlx
         .bind(refresh.scope)
         .bind(refresh.issued_at)
         .bind(refresh.expires_at)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?;
     Ok(consumed > 0)
 }
@@ -68,7 +68,7 @@ const INSERT_GRANT: &str = "with family as ( \
      where n.token_digest is not null";
 
 pub(super) async fn insert_grant(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     family: &NewFamily<'_>,
     access: &NewToken<'_>,
     refresh: Option<&NewToken<'_>>,
@@ -86,6 +86,6 @@ pub(super) async fn insert_grant(
         .bind(refresh.map(|t| t.issued_at))
         .bind(refresh.map(|t| t.expires_at))
         .bind(refresh.and_then(|t| t.access_digest).map(|d| &d[..]));
-    let inserted = bind_stamp!(query, family.client).execute(pool).await?;
+    let inserted = bind_stamp!(query, family.client).execute(conn).await?;
     Ok(inserted.rows_affected() > 0)
 }

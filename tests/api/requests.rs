@@ -2,7 +2,7 @@
 
 use sqlx::Connection;
 
-use crate::helpers::{assert_error, basic, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{assert_error, basic, sample, spawn_app, spawn_app_with, Backend};
 
 on_both_backends!(
     a_wrong_content_type_is_invalid_request,
@@ -11,6 +11,7 @@ on_both_backends!(
     get_on_token_is_refused_and_unknown_paths_are_404,
     every_answer_carries_a_request_id,
     a_flood_of_bad_credentials_is_bounded_and_never_a_500,
+    many_more_concurrent_requests_than_database_connections_all_succeed,
 );
 
 async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
@@ -106,6 +107,43 @@ async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(backend: Backend)
     let r = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     app.client_credentials(&client, "PRODUCTION").await;
+}
+
+/// 24 workers at once on every hot path against 2 PostgreSQL connections (SQLite: its one):
+/// each waits its turn for a connection, none waits out the (short) acquire timeout — which a
+/// call waiting on the sqlx pool while the connections stay parked with the store would
+/// (src/store/checkout.rs) — and no more connections are opened than allowed.
+async fn many_more_concurrent_requests_than_database_connections_all_succeed(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        if backend == Backend::Postgres {
+            s.database.max_connections = 2;
+        }
+        s.database.acquire_timeout_secs = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let client = app.standard_client().await;
+    let pairs = futures::future::join_all((0..24).map(|_| app.token_pair(&client))).await;
+    let requests = pairs.iter().enumerate().map(|(i, (access, refresh))| {
+        let app = &app;
+        let client = &client;
+        async move {
+            let cc = app.post_token_basic(client, &[("grant_type", "client_credentials")]).await.status();
+            let introspected = app.introspect(client, access).await["active"] == true;
+            let refreshed = app.refresh(client, refresh, None).await.status();
+            let revoked = app.revoke(client, access, None).await.status();
+            (i, cc.as_u16(), refreshed.as_u16(), introspected, revoked.as_u16())
+        }
+    });
+    for (i, cc, refreshed, introspected, revoked) in futures::future::join_all(requests).await {
+        assert_eq!((cc, refreshed, introspected, revoked), (200, 200, true, 200), "worker {i}");
+    }
+    let m = app.metrics().await;
+    let open = sample(&m, "oauthd_db_pool_connections{state=\"idle\"}")
+        + sample(&m, "oauthd_db_pool_connections{state=\"in_use\"}");
+    assert!(open <= 2.0, "at most the allowed connections were opened: {m}");
 }
 
 /// PostgreSQL ends every connection of the app (a restart, a failover, a firewall cutting idle
