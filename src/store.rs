@@ -90,24 +90,14 @@ enum Backend {
 
 /// Runs one body of code against whichever pool the store holds. The body is compiled once per
 /// backend, so the SQL and the logic around it are written once. On PostgreSQL `$pool` is a
-/// connection taken from [`checkout`], kept there for the next call when the body succeeded;
-/// the body's error type must be `sqlx::Error`.
+/// connection taken from [`checkout`] (see `with_connection!`); the body's error type must be
+/// `sqlx::Error`.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
-            $crate::store::Backend::Postgres(checkout) => match checkout.acquire().await {
-                Ok(mut held) => {
-                    #[allow(unused_imports)]
-                    use sqlx::Connection as _;
-                    let $pool: &mut sqlx::PgConnection = &mut held;
-                    let result = $body;
-                    if result.is_ok() {
-                        held.park();
-                    }
-                    result
-                }
-                Err(error) => Err(error),
-            },
+            $crate::store::Backend::Postgres(checkout) => {
+                $crate::store::checkout::with_connection!(checkout, |$pool| $body)
+            }
             $crate::store::Backend::Sqlite($pool) => $body,
         }
     };

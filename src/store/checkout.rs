@@ -135,6 +135,27 @@ impl DerefMut for Held<'_> {
     }
 }
 
+/// Runs `$body` (whose error type is `sqlx::Error`) on a connection taken from `$checkout`, and
+/// parks the connection only when the body succeeded; otherwise it goes back to the sqlx pool.
+macro_rules! with_connection {
+    ($checkout:expr, |$conn:ident| $body:expr) => {
+        match $checkout.acquire().await {
+            Ok(mut held) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let $conn: &mut sqlx::PgConnection = &mut held;
+                let result = $body;
+                if result.is_ok() {
+                    held.park();
+                }
+                result
+            }
+            Err(error) => Err(error),
+        }
+    };
+}
+pub(crate) use with_connection;
+
 /// A poisoned lock only means another thread panicked while holding it; the stack stays usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

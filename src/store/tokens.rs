@@ -2,6 +2,7 @@
 //! the token itself is never stored. Every token belongs to one grant family, so revoking a family
 //! is one update and every lookup joins the family to see it.
 
+use super::checkout::with_connection;
 use super::clients::{bind_stamp, ClientStamp};
 use super::{on_pool, tokens_pg, Backend, Store, StoreError};
 use crate::clock::UnixTime;
@@ -210,10 +211,7 @@ impl Store {
             match &self.backend {
                 // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
                 Backend::Postgres(checkout) => {
-                    let mut held = checkout.acquire().await?;
-                    let inserted = tokens_pg::insert_grant(&mut held, family, access, refresh).await?;
-                    held.park();
-                    Ok(inserted)
+                    with_connection!(checkout, |conn| tokens_pg::insert_grant(conn, family, access, refresh).await)
                 }
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
@@ -278,12 +276,7 @@ impl Store {
         with_retries(|| async {
             match &self.backend {
                 // Dialect fork: one statement on PostgreSQL (see `tokens_pg`).
-                Backend::Postgres(checkout) => {
-                    let mut held = checkout.acquire().await?;
-                    let rotated = tokens_pg::rotate(&mut held, r).await?;
-                    held.park();
-                    Ok(rotated)
-                }
+                Backend::Postgres(checkout) => with_connection!(checkout, |conn| tokens_pg::rotate(conn, r).await),
                 Backend::Sqlite(pool) => {
                     let mut tx = pool.begin().await?;
                     let consumed = sqlx::query(
