@@ -62,9 +62,26 @@ impl ClientRecord {
     }
 }
 
-/// Binds a [`ClientStamp`] as three consecutive placeholders: id, secret version, secret hash —
-/// for the condition `exists (select 1 from client where client_id = $n and secret_version = $n+1
-/// and secret_hash = $n+2)`.
+/// The SQL condition "the client row is still the one the stamp was taken from", with the
+/// stamp's id, secret version and secret hash at the three placeholders given (bound by
+/// [`bind_stamp!`]); a literal, for `concat!`.
+macro_rules! client_unchanged {
+    ($id:literal, $version:literal, $hash:literal) => {
+        concat!(
+            "exists (select 1 from client c where c.client_id = $",
+            $id,
+            " and c.secret_version = $",
+            $version,
+            " and c.secret_hash = $",
+            $hash,
+            ")"
+        )
+    };
+}
+pub(super) use client_unchanged;
+
+/// Binds a [`ClientStamp`] as three consecutive placeholders: id, secret version, secret hash,
+/// for [`client_unchanged!`].
 macro_rules! bind_stamp {
     ($query:expr, $stamp:expr) => {
         $query.bind($stamp.client_id).bind($stamp.secret_version).bind($stamp.secret_hash)
@@ -175,8 +192,7 @@ impl Store {
 
     /// Whether the client row is still the one `stamp` was taken from.
     pub async fn client_is_current(&self, stamp: &ClientStamp<'_>) -> Result<bool, StoreError> {
-        const SQL: &str = "select exists (select 1 from client \
-             where client_id = $1 and secret_version = $2 and secret_hash = $3)";
+        const SQL: &str = concat!("select ", client_unchanged!(1, 2, 3));
         Ok(on_pool!(self, |pool| bind_stamp!(sqlx::query_scalar::<_, bool>(SQL), stamp).fetch_one(pool).await)?)
     }
 

@@ -3,7 +3,7 @@
 //! is one update and every lookup joins the family to see it.
 
 use super::checkout::with_connection;
-use super::clients::{bind_stamp, ClientStamp};
+use super::clients::{bind_stamp, client_unchanged, ClientStamp};
 use super::{on_pool, tokens_pg, Backend, Store, StoreError};
 use crate::clock::UnixTime;
 
@@ -128,9 +128,9 @@ const SELECT_TOKEN: &str = select_token!();
 /// The token (if any) and, always, whether the client row `$2`–`$4` is current: one row even
 /// for an unknown token, so the lookup answers for the client either way.
 const SELECT_TOKEN_AS_CLIENT: &str = concat!(
-    "select c.client_current, t.* from (select exists (select 1 from client \
-     where client_id = $2 and secret_version = $3 and secret_hash = $4) as client_current) c \
-     left join (",
+    "select c.client_current, t.* from (select ",
+    client_unchanged!(2, 3, 4),
+    " as client_current) c left join (",
     select_token!(),
     ") t on true"
 );
@@ -217,12 +217,11 @@ impl Store {
                     let mut tx = pool.begin().await?;
                     let created = bind_stamp!(
                         bind_family!(
-                            sqlx::query(
+                            sqlx::query(concat!(
                                 "insert into grant_family (family_id, client_id, username, grant_type, scope, \
-                                 created_at, expires_at) select $1, $2, $3, $4, $5, $6, $7 \
-                                 where exists (select 1 from client \
-                                 where client_id = $8 and secret_version = $9 and secret_hash = $10)"
-                            ),
+                                 created_at, expires_at) select $1, $2, $3, $4, $5, $6, $7 where ",
+                                client_unchanged!(8, 9, 10)
+                            )),
                             family
                         ),
                         family.client
@@ -338,21 +337,21 @@ impl Store {
         now: UnixTime,
     ) -> Result<Option<String>, StoreError> {
         let sql = match kind {
-            TokenKind::Access => {
+            TokenKind::Access => concat!(
                 "update token set revoked_at = $1 where token_digest = $2 and kind = 'access' \
                  and revoked_at is null \
                  and exists (select 1 from grant_family f where f.family_id = token.family_id and f.client_id = $3) \
-                 and exists (select 1 from client c \
-                   where c.client_id = $3 and c.secret_version = $4 and c.secret_hash = $5) \
-                 returning family_id"
-            }
-            TokenKind::Refresh => {
+                 and ",
+                client_unchanged!(3, 4, 5),
+                " returning family_id"
+            ),
+            TokenKind::Refresh => concat!(
                 "update grant_family set revoked_at = $1 where revoked_at is null and client_id = $3 \
                  and family_id = (select family_id from token where token_digest = $2 and kind = 'refresh') \
-                 and exists (select 1 from client c \
-                   where c.client_id = $3 and c.secret_version = $4 and c.secret_hash = $5) \
-                 returning family_id"
-            }
+                 and ",
+                client_unchanged!(3, 4, 5),
+                " returning family_id"
+            ),
         };
         Ok(on_pool!(self, |pool| bind_stamp!(sqlx::query_scalar(sql).bind(now).bind(&digest[..]), client)
             .fetch_optional(pool)

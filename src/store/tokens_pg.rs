@@ -8,7 +8,7 @@
 
 use sqlx::PgConnection;
 
-use super::clients::bind_stamp;
+use super::clients::{bind_stamp, client_unchanged};
 use super::tokens::{bind_family, NewFamily, NewToken, Rotation};
 
 /// Consumes the old refresh token (only while neither consumed nor revoked: under concurrent
@@ -54,18 +54,20 @@ pub(super) async fn rotate(conn: &mut PgConnection, r: &Rotation<'_>) -> Result<
 /// Inserts the family and its tokens — only while the client row is the one the request saw
 /// (`$20`–`$22`); the refresh row is skipped when its digest is null. Nothing inserted means the
 /// client row changed.
-const INSERT_GRANT: &str = "with family as ( \
+const INSERT_GRANT: &str = concat!(
+    "with family as ( \
        insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
-       select $1, $2, $3, $4, $5, $6, $7 \
-       where exists (select 1 from client where client_id = $20 and secret_version = $21 and secret_hash = $22) \
-       returning family_id) \
+       select $1, $2, $3, $4, $5, $6, $7 where ",
+    client_unchanged!(20, 21, 22),
+    " returning family_id) \
      insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
      select n.token_digest, n.kind, f.family_id, n.scope, n.issued_at, n.expires_at, n.access_digest \
      from family f cross join (values \
        ($8::bytea, $9::text, $10::text, $11::bigint, $12::bigint, $13::bytea), \
        ($14::bytea, $15::text, $16::text, $17::bigint, $18::bigint, $19::bytea)) \
        as n (token_digest, kind, scope, issued_at, expires_at, access_digest) \
-     where n.token_digest is not null";
+     where n.token_digest is not null"
+);
 
 pub(super) async fn insert_grant(
     conn: &mut PgConnection,
