@@ -6,6 +6,7 @@ use super::error::OAuthError;
 use super::token_format;
 use super::Authority;
 use crate::clock::UnixTime;
+use crate::store::tokens::Digest;
 use crate::store::{TokenKind, TokenRecord};
 
 /// Why a token is not active.
@@ -48,15 +49,25 @@ impl Authority {
         let Some((kind, digest)) = token_format::parse(token) else {
             return Ok(None);
         };
+        Ok(self.find_digest(kind, &digest, as_client).await?.map(|r| (kind, r)))
+    }
+
+    /// [`Authority::find_token`] for a token already parsed: the record, if it is of `kind`.
+    pub async fn find_digest(
+        &self,
+        kind: TokenKind,
+        digest: &Digest,
+        as_client: Option<&AuthenticatedClient>,
+    ) -> Result<Option<TokenRecord>, OAuthError> {
         let record = match as_client {
             Some(client) => {
-                let found = self.store.find_token_as_client(&digest, &client.stamp()).await?;
+                let found = self.store.find_token_as_client(digest, &client.stamp()).await?;
                 client.confirm(found.client_current)?;
                 found.token
             }
-            None => self.store.find_token(&digest).await?,
+            None => self.store.find_token(digest).await?,
         };
-        Ok(record.filter(|r| r.kind() == Some(kind)).map(|r| (kind, r)))
+        Ok(record.filter(|r| r.kind() == Some(kind)))
     }
 
     /// The token's record when it is active now, or why it is not.

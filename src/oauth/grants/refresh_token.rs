@@ -39,9 +39,7 @@ pub async fn grant(
     let Some((TokenKind::Refresh, digest)) = token_format::parse(presented) else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
-    let found = auth.store.find_token_as_client(&digest, &client.stamp()).await?;
-    client.confirm(found.client_current)?;
-    let record = found.token.filter(|r| r.kind() == Some(TokenKind::Refresh));
+    let record = auth.find_digest(TokenKind::Refresh, &digest, Some(client)).await?;
     let Some(record) = record else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
