@@ -172,6 +172,10 @@ pub struct DatabaseSettings {
     pub test_before_acquire: bool,
     /// Apply pending migrations whenever a command opens the database.
     pub migrate_on_start: bool,
+    /// Client rows a server keeps in memory, coherent with the database (a change reaches every
+    /// instance within 1 s, on PostgreSQL within milliseconds); 0 reads every client from the
+    /// database.
+    pub client_cache_capacity: usize,
 }
 
 impl Default for DatabaseSettings {
@@ -182,6 +186,7 @@ impl Default for DatabaseSettings {
             acquire_timeout_secs: 5,
             test_before_acquire: false,
             migrate_on_start: true,
+            client_cache_capacity: 10_000,
         }
     }
 }

@@ -19,12 +19,13 @@ pub mod token_state;
 
 use std::sync::Arc;
 
+pub use crate::store::GrantType;
 pub use error::{ErrorCode, OAuthError};
 pub use issuer::TokenResponse;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::store::Store;
+use crate::store::{ClientRecord, Store};
 use password_hash::Hasher;
 
 /// Everything a protocol decision needs: storage, the clock, hashing, and the settings.
@@ -37,38 +38,11 @@ pub struct Authority {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The grant types oauthd implements (RFC 6749 §4.3, §4.4, §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantType {
-    Password,
-    ClientCredentials,
-    RefreshToken,
-}
-
-impl GrantType {
-    pub const ALL: [GrantType; 3] = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::Password => "password",
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::RefreshToken => "refresh_token",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<GrantType> {
-        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
-    }
-}
-
 impl Authority {
     /// RFC 6749 §5.2 `unauthorized_client`: "The authenticated client is not authorized to use
     /// this authorization grant type."
-    pub(crate) fn ensure_client_may_use(
-        client: &crate::store::ClientRecord,
-        grant: GrantType,
-    ) -> Result<(), OAuthError> {
-        if client.grant_types.iter().any(|g| g == grant.as_str()) {
+    pub(crate) fn ensure_client_may_use(client: &ClientRecord, grant: GrantType) -> Result<(), OAuthError> {
+        if client.may_use(grant) {
             Ok(())
         } else {
             Err(OAuthError::unauthorized_client(format!("this client may not use the {} grant", grant.as_str())))

@@ -116,6 +116,7 @@ impl Application {
         let store = self.authority.store.clone();
         let scheme = self.scheme();
         let janitor = crate::janitor::spawn(self.authority.clone());
+        let client_watcher = store.watch_client_changes();
         let metrics = self
             .metrics_listener
             .map(|listener| axum::serve(listener, crate::http::metrics::router(self.authority.clone())));
@@ -178,6 +179,7 @@ impl Application {
         if let Some(janitor) = janitor {
             janitor.abort();
         }
+        client_watcher.abort();
         store.close().await;
         tracing::info!("oauthd stopped");
         Ok(())

@@ -1,16 +1,26 @@
-//! Persistence: one [`Store`] over PostgreSQL or SQLite. Each method is written once, as one SQL
-//! text with `$N` placeholders that both backends accept, and runs on whichever pool the store
-//! holds (see [`on_pool!`]). The store knows nothing of OAuth: it stores and loads rows, and each
-//! atomic step the protocol needs is one method.
+//! Persistence: one [`Store`] over PostgreSQL or SQLite. It stores and loads rows and knows
+//! nothing of OAuth; each atomic step the protocol needs is one method.
+//!
+//! Shared code is split by table (`clients`, `users`, `families`, `tokens`) and by concern
+//! (`cleanup` for the janitor, `client_cache` for the coherent cache of client rows). Each
+//! statement is a named constant with `$N` placeholders, which both backends accept, run through
+//! [`on_pool!`] on whichever pool the store holds. The few dialect forks sit side by side in
+//! [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a transaction on
+//! SQLite) and how each backend tells this process that a client row changed.
 
 mod checkout;
 pub mod cleanup;
+pub mod client_cache;
 pub mod clients;
+pub mod families;
+mod postgres;
+mod sqlite;
 pub mod tokens;
-mod tokens_pg;
+pub mod types;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -19,9 +29,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseSettings;
+use client_cache::ClientCache;
 
-pub use clients::{ClientPolicy, ClientRecord, ClientStamp, ClientUpdate, NewClient};
-pub use tokens::{NewFamily, NewToken, TokenAsClient, TokenKind, TokenRecord};
+pub use clients::{ClientPolicy, ClientRecord, ClientUpdate, NewClient};
+pub use families::{NewFamily, NewGrant};
+pub use tokens::{NewToken, Revocation, Rotation, TokenRecord};
+pub use types::{Digest, GrantType, TokenKind};
 pub use users::UserRecord;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -35,6 +48,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a row with that key already exists")]
     Duplicate,
+    /// A row refers to one that no longer exists (a client or user deleted during the request).
+    #[error("a referenced row no longer exists")]
+    Gone,
     #[error("cannot open the database: {0}")]
     Open(String),
 }
@@ -64,10 +80,11 @@ impl StoreError {
     }
 }
 
-/// Maps a unique-key violation to [`StoreError::Duplicate`].
-pub(crate) fn on_duplicate(error: sqlx::Error) -> StoreError {
+/// Maps unique and foreign-key violations to [`StoreError::Duplicate`] and [`StoreError::Gone`].
+pub(crate) fn on_conflict(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Duplicate,
+        sqlx::Error::Database(e) if e.is_foreign_key_violation() => StoreError::Gone,
         _ => StoreError::Database(error),
     }
 }
@@ -78,8 +95,11 @@ pub struct Store {
     /// PostgreSQL only: a small pool whose sessions commit without waiting for the WAL flush
     /// (`synchronous_commit = off`), for writes whose loss in a database crash is acceptable —
     /// see [`Store::mark_first_use`]. The write is visible to every session as soon as it returns;
-    /// only its durability lags (by at most three `wal_writer_delay`s, 600 ms by default).
+    /// only its durability lags (by at most three `wal_writer_delay`s).
     relaxed: Option<PgPool>,
+    /// Client rows this process read, kept coherent with the database by
+    /// [`Store::watch_client_changes`]; off (every lookup reads the database) until it runs.
+    clients: Arc<ClientCache>,
 }
 
 #[derive(Clone, Debug)]
@@ -88,26 +108,41 @@ enum Backend {
     Sqlite(SqlitePool),
 }
 
-/// Runs one body of code against whichever pool the store holds. The body is compiled once per
-/// backend, so the SQL and the logic around it are written once. On PostgreSQL `$pool` is a
-/// connection taken from [`checkout`] (see `with_connection!`); the body's error type must be
-/// `sqlx::Error`.
+/// `on_pool!(store, |conn| body)`: runs `body` on a connection of whichever pool the store holds,
+/// like an async closure — the code is written once and compiled once per backend. The body's
+/// value is a `Result<_, sqlx::Error>`, which becomes the macro's; a `?` inside leaves the body,
+/// not the enclosing function. On PostgreSQL `conn` is a `&mut PgConnection` taken from
+/// [`checkout`] and parked again after a clean result; on SQLite it is the `&SqlitePool`.
 macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
+    ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.backend {
-            $crate::store::Backend::Postgres(checkout) => {
-                $crate::store::checkout::with_connection!(checkout, |$pool| $body)
+            $crate::store::Backend::Postgres(checkout) => match checkout.acquire().await {
+                Ok(mut held) => {
+                    #[allow(unused_imports)]
+                    use sqlx::Connection as _;
+                    let $conn: &mut sqlx::PgConnection = &mut held;
+                    let result: Result<_, sqlx::Error> = async { $body }.await;
+                    held.release(result)
+                }
+                Err(error) => Err(error),
+            },
+            $crate::store::Backend::Sqlite(pool) => {
+                let $conn = pool;
+                let result: Result<_, sqlx::Error> = async { $body }.await;
+                result
             }
-            $crate::store::Backend::Sqlite($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
 
+const PING: &str = "select 1";
+
 impl Store {
     /// Opens a pool for the configured URL. A SQLite file and its directory are created.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let url = settings.url.expose();
+        let clients = Arc::new(ClientCache::new(settings.client_cache_capacity));
         if settings.url.is_postgres() {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Open("database.url is not a valid PostgreSQL URL".into()))?;
@@ -117,7 +152,7 @@ impl Store {
             let relaxed = pool_options(settings, 2).connect_lazy_with(relaxed_options);
             let timeout = Duration::from_secs(settings.acquire_timeout_secs);
             let backend = Backend::Postgres(checkout::Checkout::new(pool, max, timeout));
-            return Ok(Store { backend, relaxed: Some(relaxed) });
+            return Ok(Store { backend, relaxed: Some(relaxed), clients });
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
@@ -137,7 +172,7 @@ impl Store {
         // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
         let max = if settings.max_connections == 0 { 1 } else { settings.max_connections };
         let pool = pool_options(settings, max).connect_with(options).await?;
-        Ok(Store { backend: Backend::Sqlite(pool), relaxed: None })
+        Ok(Store { backend: Backend::Sqlite(pool), relaxed: None, clients })
     }
 
     /// Applies pending migrations (embedded in the binary).
@@ -151,7 +186,7 @@ impl Store {
 
     /// One round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |conn| sqlx::query(PING).execute(conn).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -170,7 +205,25 @@ impl Store {
         }
     }
 
+    /// Keeps the client cache coherent with the database until the task is aborted: turns the
+    /// cache on and drops what changed, as each backend reports it ([`postgres::watch_clients`],
+    /// [`sqlite::watch_clients`]). A server runs one; a one-shot command runs none and reads the
+    /// database for every client lookup.
+    pub fn watch_client_changes(&self) -> tokio::task::JoinHandle<()> {
+        let cache = Arc::clone(&self.clients);
+        match &self.backend {
+            Backend::Postgres(checkout) => tokio::spawn(postgres::watch_clients(checkout.pool().clone(), cache)),
+            Backend::Sqlite(pool) => tokio::spawn(sqlite::watch_clients(pool.clone(), cache)),
+        }
+    }
+
+    /// Whether the client cache is on: a watcher is connected and reports changes.
+    pub fn client_cache_is_on(&self) -> bool {
+        self.clients.is_on()
+    }
+
     pub async fn close(&self) {
+        self.clients.turn_off();
         if let Some(relaxed) = &self.relaxed {
             relaxed.close().await;
         }
@@ -192,6 +245,43 @@ fn pool_options<DB: sqlx::Database>(settings: &DatabaseSettings, max: u32) -> sq
         // sqlx pings every connection before handing it out by default: one more round trip per
         // query (database.test_before_acquire).
         .test_before_acquire(settings.test_before_acquire)
+}
+
+/// The writes each backend does its own way, side by side: [`postgres`] runs each as one
+/// data-modifying statement (one round trip, atomic as a statement), [`sqlite`] as a transaction
+/// (SQLite has no data-modifying `WITH`). The store contract tests hold both to the same outcome.
+/// Implemented for the connection [`on_pool!`] hands out, so
+/// `on_pool!(store, |conn| conn.rotate(r).await)` picks the backend's own.
+pub(crate) trait Dialect {
+    /// [`Store::insert_grant`].
+    async fn insert_grant(self, grant: &NewGrant<'_>) -> Result<(), sqlx::Error>;
+    /// [`Store::rotate_refresh_token`]: whether the old token was still rotatable.
+    async fn rotate(self, rotation: &Rotation<'_>) -> Result<bool, sqlx::Error>;
+    /// [`Store::refresh_in_place`]: whether the refresh token was still usable.
+    async fn refresh_in_place(self, refresh: &tokens::InPlace<'_>) -> Result<bool, sqlx::Error>;
+}
+
+/// How often a transaction that met a serialization failure, deadlock or busy database is retried.
+const RETRIES: usize = 5;
+
+/// Runs a transaction again when the database says it may (serialization failure, deadlock,
+/// busy), so such conflicts never reach a client as a 500.
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await.map_err(on_conflict) {
+            Err(e) if e.is_retryable() && tries < RETRIES => {
+                tries += 1;
+                tracing::debug!(tries, "retrying a transaction after a conflict");
+                tokio::time::sleep(Duration::from_millis(2 << tries)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Splits a space-separated list column.

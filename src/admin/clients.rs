@@ -187,7 +187,8 @@ pub async fn revoke_tokens(auth: &Authority, client_id: &str) -> Result<u64, Adm
 }
 
 pub async fn find(auth: &Authority, client_id: &str) -> Result<ClientRecord, AdminError> {
-    auth.store.find_client(client_id).await?.ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
+    let found = auth.store.find_client(client_id).await?;
+    found.map(std::sync::Arc::unwrap_or_clone).ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
 }
 
 pub async fn list(auth: &Authority) -> Result<Vec<ClientRecord>, AdminError> {
@@ -218,7 +219,7 @@ pub async fn rotate_secret(auth: &Authority, client_id: &str, revoke_tokens: boo
     Ok(secret)
 }
 
-fn validate_grant_types(grant_types: &[String]) -> Result<Vec<String>, AdminError> {
+fn validate_grant_types(grant_types: &[String]) -> Result<Vec<GrantType>, AdminError> {
     if grant_types.is_empty() {
         return Err(AdminError::Invalid("a client needs at least one --grant-type".into()));
     }
@@ -228,8 +229,8 @@ fn validate_grant_types(grant_types: &[String]) -> Result<Vec<String>, AdminErro
             let known: Vec<_> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
             return Err(AdminError::Invalid(format!("unknown grant type {g:?}; known: {}", known.join(", "))));
         };
-        if !out.iter().any(|o| o == grant.as_str()) {
-            out.push(grant.as_str().to_owned());
+        if !out.contains(&grant) {
+            out.push(grant);
         }
     }
     Ok(out)

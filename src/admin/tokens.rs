@@ -17,7 +17,7 @@ pub async fn issue(
     scopes: &[String],
 ) -> Result<TokenResponse, AdminError> {
     let client = super::clients::find(auth, client_id).await?;
-    if !client.grant_types.iter().any(|g| g == GrantType::RefreshToken.as_str()) {
+    if !client.may_use(GrantType::RefreshToken) {
         return Err(AdminError::Invalid(format!(
             "client {client_id} may not use the refresh_token grant, so it cannot hold a refresh token"
         )));
@@ -29,7 +29,7 @@ pub async fn issue(
     let scope = Scope::for_client(requested.as_deref(), &client.scopes, &client.default_scopes)
         .map_err(|e| AdminError::Invalid(e.description.into_owned()))?;
     let grant_type = if username.is_some() { GrantType::Password } else { GrantType::ClientCredentials };
-    let client = AuthenticatedClient::loaded(std::sync::Arc::new(client));
+    let client = AuthenticatedClient::for_operator(std::sync::Arc::new(client));
     auth.issue(Grant { client: &client, grant_type, username, scope: &scope })
         .await
         .map_err(|e| AdminError::Other(e.into()))

@@ -9,7 +9,7 @@ use super::JsonFlag;
 use crate::admin::clients::{self, ClientChanges, ClientSpec};
 use crate::oauth::policy::Policy;
 use crate::oauth::Authority;
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, GrantType};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -137,7 +137,7 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
                         "{}\t{}\t{}\t{}\t{state}",
                         c.client_id,
                         c.name,
-                        c.grant_types.join(","),
+                        grant_names(&c.grant_types).join(","),
                         c.scopes.join(" ")
                     );
                 }
@@ -195,7 +195,7 @@ fn client_json(auth: &Authority, c: &ClientRecord) -> serde_json::Value {
     json!({
         "client_id": c.client_id,
         "name": c.name,
-        "grant_types": c.grant_types,
+        "grant_types": grant_names(&c.grant_types),
         "scopes": c.scopes,
         "default_scopes": c.default_scopes,
         "introspect": c.introspect,
@@ -230,7 +230,7 @@ fn print_client(auth: &Authority, c: &ClientRecord, as_json: bool) {
     let p = Policy::for_client(&auth.settings.tokens, c);
     println!("client_id:                  {}", c.client_id);
     println!("name:                       {}", c.name);
-    println!("grant_types:                {}", c.grant_types.join(" "));
+    println!("grant_types:                {}", grant_names(&c.grant_types).join(" "));
     println!("scopes:                     {}", c.scopes.join(" "));
     println!("default_scopes:             {}", c.default_scopes.join(" "));
     println!("introspect (resource srv):  {}", c.introspect);
@@ -254,4 +254,8 @@ fn print_credentials(auth: &Authority, c: &ClientRecord, secret: &SecretString, 
         println!("client_secret: {}", secret.expose_secret());
         println!("(the secret is shown only this once; oauthd keeps only its argon2id hash)");
     }
+}
+
+fn grant_names(grant_types: &[GrantType]) -> Vec<&'static str> {
+    grant_types.iter().map(|g| g.as_str()).collect()
 }

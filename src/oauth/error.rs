@@ -101,6 +101,12 @@ impl From<StoreError> for OAuthError {
                 ..Self::new(ErrorCode::TemporarilyUnavailable, "the server is busy; try again")
             };
         }
+        if matches!(e, StoreError::Gone) {
+            return OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the client or user changed during the request; try again",
+            );
+        }
         if e.is_connection_lost() {
             return OAuthError {
                 cause: Some(e.into()),

@@ -2,8 +2,7 @@
 //!
 //! Phases: authenticate the caller as a client ("the protected resource MUST also be authorized",
 //! §2.1 — here: a client, answered 401 `invalid_client` otherwise, §2.3), validate (`token`
-//! REQUIRED), look the token up and check it (one place: [`super::token_state`]; the lookup also
-//! confirms a caller whose secret was verified before, see [`as_client!`](crate::oauth::client_auth::as_client)), check the
+//! REQUIRED), look the token up and check it (one place: [`super::token_state`]), check the
 //! caller may see it (the client it was issued to, or a client marked as a resource server), and
 //! answer. Anything not active — expired, revoked, consumed, unknown, damaged, or not the
 //! caller's — is exactly `{"active": false}` (§2.2: "SHOULD NOT include any additional
@@ -12,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::client_auth::{as_client, AuthenticatedClient, ClientCredentials};
+use super::client_auth::{AuthenticatedClient, ClientCredentials};
 use super::params::Params;
 use super::{Authority, OAuthError};
 use crate::metrics::ActiveLabel;
@@ -56,25 +55,23 @@ impl Authority {
     ) -> Result<Introspection, OAuthError> {
         let credentials = ClientCredentials::from_request(authorization, params)?;
         tracing::Span::current().record("client_id", credentials.client_id.as_str());
-        let answer = as_client!(self, &credentials, |caller| {
-            let token = params.require("token")?;
-            self.introspect(caller, token).await
-        })?;
+        let caller = self.authenticate_client(&credentials).await?;
+        let token = params.require("token")?;
+        let answer = self.introspect(&caller, token).await?;
         let active = if answer.active { "true" } else { "false" };
         self.metrics.introspections.get_or_create(&ActiveLabel { active }).inc();
         Ok(answer)
     }
 
     async fn introspect(&self, caller: &AuthenticatedClient, token: &str) -> Result<Introspection, OAuthError> {
-        let Ok((kind, record)) = self.active_token(token, Some(caller)).await? else {
+        let Ok((kind, record)) = self.active_token(token).await? else {
             return Ok(Introspection::inactive());
         };
         if record.client_id != caller.client_id && !caller.introspect {
             return Ok(Introspection::inactive());
         }
         if kind == TokenKind::Access && record.first_used_at.is_none() {
-            let digest = super::token_format::digest(token);
-            self.store.mark_first_use(&digest, self.clock.now()).await?;
+            self.store.mark_first_use(&record.token_digest, self.clock.now()).await?;
         }
         let sub = record.username.clone().unwrap_or_else(|| record.client_id.clone());
         Ok(Introspection {

@@ -11,10 +11,10 @@ use super::client_auth::AuthenticatedClient;
 use super::error::OAuthError;
 use super::policy::Policy;
 use super::scope::Scope;
-use super::token_format::{mint, Minted};
+use super::token_format::mint;
 use super::{Authority, GrantType};
 use crate::clock::UnixTime;
-use crate::store::{NewFamily, NewToken, TokenKind};
+use crate::store::{NewFamily, NewGrant, NewToken, TokenKind};
 
 /// A successful token response (RFC 6749 §5.1). Holds live tokens, so Debug shows none of them.
 #[derive(Clone)]
@@ -66,61 +66,88 @@ impl Expiries {
     pub(crate) fn new(policy: &Policy, now: UnixTime, family_expires_at: Option<UnixTime>) -> Expiries {
         let cap = family_expires_at.unwrap_or(UnixTime::MAX);
         Expiries {
-            access: (now + policy.access_lifetime_secs).min(cap),
-            refresh: (now + policy.refresh_lifetime_secs).min(cap),
+            access: now.saturating_add(policy.access_lifetime_secs).min(cap),
+            refresh: now.saturating_add(policy.refresh_lifetime_secs).min(cap),
         }
     }
 }
 
-impl Authority {
-    /// Issues a new grant family with its first tokens — only while the client row is the one the
-    /// grant was decided on (the insert is conditioned on it, and confirms it).
-    pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
-        let now = self.clock.now();
-        let policy = Policy::for_client(&self.settings.tokens, grant.client);
-        let family_lifetime = policy.family_lifetime_secs;
-        let family_expires_at = (family_lifetime > 0).then(|| now + family_lifetime);
-        let expiries = Expiries::new(&policy, now, family_expires_at);
-        let scope = grant.scope.to_string();
-        let family_id = uuid::Uuid::new_v4().simple().to_string();
-        let with_refresh = grant.client.grant_types.iter().any(|g| g == GrantType::RefreshToken.as_str())
-            && (grant.grant_type != GrantType::ClientCredentials || policy.client_credentials_refresh);
+/// Tokens just minted: the RFC 6749 §5.1 answer that hands them out once, and the rows that store
+/// their digests.
+pub(crate) struct FreshTokens {
+    pub answer: TokenResponse,
+    pub access: NewToken,
+    pub refresh: Option<NewToken>,
+}
 
+impl FreshTokens {
+    /// Mints an access token for `access_scope` and, when `refresh_scope` is given, a refresh token
+    /// issued with it. The one place token rows are built, for every grant, rotation and refresh.
+    pub(crate) fn mint(
+        now: UnixTime,
+        expiries: &Expiries,
+        access_scope: String,
+        refresh_scope: Option<String>,
+    ) -> FreshTokens {
         let access = mint(TokenKind::Access);
-        let refresh = with_refresh.then(|| mint(TokenKind::Refresh));
         let access_row = NewToken {
-            digest: &access.digest,
+            digest: access.digest,
             kind: TokenKind::Access,
-            scope: &scope,
+            scope: access_scope.clone(),
             issued_at: now,
             expires_at: expiries.access,
             access_digest: None,
         };
-        let refresh_row = refresh.as_ref().map(|r| NewToken {
-            digest: &r.digest,
-            kind: TokenKind::Refresh,
-            scope: &scope,
-            issued_at: now,
-            expires_at: expiries.refresh,
-            access_digest: Some(&access.digest),
-        });
+        let (refresh, refresh_row) = match refresh_scope {
+            Some(scope) => {
+                let refresh = mint(TokenKind::Refresh);
+                let row = NewToken {
+                    digest: refresh.digest,
+                    kind: TokenKind::Refresh,
+                    scope,
+                    issued_at: now,
+                    expires_at: expiries.refresh,
+                    access_digest: Some(access.digest),
+                };
+                (Some(refresh.token), Some(row))
+            }
+            None => (None, None),
+        };
+        let answer = TokenResponse {
+            access_token: access.token,
+            expires_in: expiries.access - now,
+            refresh_token: refresh,
+            scope: access_scope,
+        };
+        FreshTokens { answer, access: access_row, refresh: refresh_row }
+    }
+}
+
+impl Authority {
+    /// Issues a new grant family with its first tokens.
+    pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let policy = Policy::for_client(&self.settings.tokens, grant.client);
+        let family_lifetime = policy.family_lifetime_secs;
+        let family_expires_at = (family_lifetime > 0).then(|| now.saturating_add(family_lifetime));
+        let expiries = Expiries::new(&policy, now, family_expires_at);
+        let scope = grant.scope.to_string();
+        let family_id = uuid::Uuid::new_v4().simple().to_string();
+        let with_refresh = grant.client.may_use(GrantType::RefreshToken)
+            && (grant.grant_type != GrantType::ClientCredentials || policy.client_credentials_refresh);
+        let fresh = FreshTokens::mint(now, &expiries, scope.clone(), with_refresh.then(|| scope.clone()));
         let family = NewFamily {
             family_id: &family_id,
-            client: grant.client.stamp(),
+            client_id: &grant.client.client_id,
             username: grant.username,
-            grant_type: grant.grant_type.as_str(),
+            grant_type: grant.grant_type,
             scope: &scope,
             created_at: now,
             expires_at: family_expires_at,
         };
-        let inserted = self.store.insert_grant(&family, &access_row, refresh_row.as_ref()).await?;
-        grant.client.confirm(inserted)?;
+        self.store.insert_grant(&NewGrant { family, access: fresh.access, refresh: fresh.refresh }).await?;
         self.metrics.issued(grant.grant_type.as_str());
         tracing::info!(family_id = %family_id, refresh = with_refresh, "tokens issued");
-        Ok(response(access, expiries.access - now, refresh, scope))
+        Ok(fresh.answer)
     }
-}
-
-pub(crate) fn response(access: Minted, expires_in: i64, refresh: Option<Minted>, scope: String) -> TokenResponse {
-    TokenResponse { access_token: access.token, expires_in, refresh_token: refresh.map(|r| r.token), scope }
 }

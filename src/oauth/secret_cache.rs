@@ -5,37 +5,32 @@
 //! keeps, per client id, the row's `secret_version` and an HMAC-SHA256 — under a key drawn from the
 //! OS at start, held only in memory — of the row's secret hash and the presented secret. A later
 //! request presenting the same secret to the same row costs one HMAC and a constant-time compare
-//! (microseconds) instead of one argon2id verification (about 20 ms). Nothing cached can be turned
-//! back into the secret, nor checked against it without the process's key.
+//! instead of one argon2id verification. Nothing cached can be turned back into the secret, nor
+//! checked against it without the process's key.
 //!
-//! The entry also keeps the client row it was verified against, so a request presenting a cached
-//! secret needs no read of its own: [`SecretCache::cached`] hands back that row, and the request's
-//! statements are conditioned on the row being unchanged (its `secret_version` and hash, see
-//! [`crate::store::ClientStamp`]) — see [`super::client_auth`]. When a request loads the row
-//! instead, a hit needs the row's current `secret_version` (bumped by every change to the client)
-//! and its current secret hash (a fresh salt on every change, so a client deleted and created
-//! again under the same id — back at version 1 — does not match either).
-//!
-//! Invalidation needs no messages, not even between instances: a changed row fails those
-//! conditions, and the request then loads it and verifies again. A deleted client has no row, so
-//! nothing it cached can match.
+//! An entry matches only the row it was verified against: the same `secret_version` (bumped by
+//! every change to the client) and the same secret hash (a fresh salt on every new secret, so a
+//! client deleted and created again under the same id, back at version 1, does not match either).
+//! The row itself comes from the store's coherent client cache, so a changed client is verified
+//! afresh as soon as its new row is read.
 //!
 //! Only successes are cached. A wrong secret never matches (its MAC differs) and goes to argon2id,
 //! which the hasher's semaphores bound. On top of that, per client id — known or not, so that the
 //! backoff says nothing about which ids exist — after `client_failure_threshold` consecutive
 //! failures, attempts are refused at once with `invalid_client`, without argon2id, for 1 s,
-//! doubling with each further failure up to `client_failure_backoff_max_secs`; attempts refused
-//! this way do not count. A secret already verified (cached) is always accepted, so a flood of
-//! wrong secrets against a client id cannot lock the real client out of a running instance.
+//! doubling with each further failure up to `client_failure_backoff_max_secs` ([`backoff_secs`]);
+//! attempts refused this way do not count. A secret already verified (cached) is always accepted,
+//! so a flood of wrong secrets against a client id cannot lock the real client out of a running
+//! instance.
 //!
 //! Both maps are bounded — verified secrets by `secret_cache_capacity`, failure records by the
 //! same or [`MIN_FAILURE_RECORDS`], whichever is larger, so the backoff still works with the cache
 //! off: a full map drops an arbitrary entry (the HashMap's randomised order) to make room; failure
-//! records whose backoff has passed go first.
-//! An evicted verified secret costs one argon2id verification to come back, nothing more.
+//! records whose backoff has passed go first. An evicted verified secret costs one argon2id
+//! verification to come back, nothing more.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
@@ -66,8 +61,8 @@ pub struct SecretCache {
 }
 
 struct Verified {
-    /// The row the secret was verified against.
-    client: Arc<ClientRecord>,
+    /// The `secret_version` of the row the secret was verified against.
+    secret_version: i64,
     tag: Tag,
 }
 
@@ -117,28 +112,18 @@ impl SecretCache {
         let verified = lock(&self.verified);
         verified
             .get(&client.client_id)
-            .is_some_and(|v| v.client.secret_version == client.secret_version && bool::from(v.tag.ct_eq(&tag)))
-    }
-
-    /// The client row `secret` was verified against earlier in this process, if it was: the
-    /// caller must still confirm the row is unchanged. The tags are compared in constant time.
-    pub fn cached(&self, client_id: &str, secret: &str) -> Option<Arc<ClientRecord>> {
-        if self.capacity == 0 {
-            return None;
-        }
-        let (client, tag) = lock(&self.verified).get(client_id).map(|v| (Arc::clone(&v.client), v.tag))?;
-        bool::from(self.tag(&client, secret).ct_eq(&tag)).then_some(client)
+            .is_some_and(|v| v.secret_version == client.secret_version && bool::from(v.tag.ct_eq(&tag)))
     }
 
     /// Records an argon2id success of `secret` against this row, and clears the client's failures.
-    pub fn remember(&self, client: &Arc<ClientRecord>, secret: &str) {
+    pub fn remember(&self, client: &ClientRecord, secret: &str) {
         if self.failure_threshold > 0 {
             lock(&self.failures).remove(&client.client_id);
         }
         if self.capacity == 0 {
             return;
         }
-        let entry = Verified { client: Arc::clone(client), tag: self.tag(client, secret) };
+        let entry = Verified { secret_version: client.secret_version, tag: self.tag(client, secret) };
         let mut verified = lock(&self.verified);
         if verified.len() >= self.capacity && !verified.contains_key(&client.client_id) {
             evict_one(&mut verified);
@@ -171,10 +156,17 @@ impl SecretCache {
         let record = failures.entry(client_id.to_owned()).or_insert(Failures { consecutive: 0, refused_until: None });
         record.consecutive = record.consecutive.saturating_add(1);
         if let Some(beyond) = record.consecutive.checked_sub(self.failure_threshold) {
-            let backoff = 1i64.checked_shl(beyond).unwrap_or(i64::MAX).min(self.backoff_max_secs);
-            record.refused_until = Some(now.saturating_add(backoff));
+            record.refused_until = Some(now.saturating_add(backoff_secs(beyond, self.backoff_max_secs)));
         }
     }
+}
+
+/// The backoff after `beyond` failures past the threshold: 1 s, doubling per further failure,
+/// never more than `max` (and never negative, however many failures).
+pub fn backoff_secs(beyond: u32, max: i64) -> i64 {
+    // 2^62 is the largest power of two an i64 holds; `checked_shl(63)` would give i64::MIN.
+    let doubled = if beyond < 63 { 1i64 << beyond } else { i64::MAX };
+    doubled.min(max).max(0)
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the maps stay usable.
@@ -185,5 +177,32 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn evict_one<V>(map: &mut HashMap<String, V>) {
     if let Some(victim) = map.keys().next().cloned() {
         map.remove(&victim);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_one_second_up_to_its_maximum() {
+        assert_eq!(backoff_secs(0, 60), 1);
+        assert_eq!(backoff_secs(1, 60), 2);
+        assert_eq!(backoff_secs(5, 60), 32);
+        assert_eq!(backoff_secs(6, 60), 60);
+        assert_eq!(backoff_secs(7, 60), 60);
+    }
+
+    #[test]
+    fn the_backoff_never_overflows_into_a_negative_or_short_wait() {
+        for beyond in [61, 62, 63, 64, 65, 100, u32::MAX] {
+            assert_eq!(backoff_secs(beyond, 60), 60, "after {beyond} failures");
+            assert!(backoff_secs(beyond, i64::MAX) >= 1 << 61, "after {beyond} failures");
+        }
+    }
+
+    #[test]
+    fn a_zero_maximum_means_no_wait() {
+        assert_eq!(backoff_secs(3, 0), 0);
     }
 }

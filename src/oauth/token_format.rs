@@ -12,8 +12,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest as _, Sha256};
 
-use crate::store::tokens::Digest;
-use crate::store::TokenKind;
+use crate::store::{Digest, TokenKind};
 
 const ACCESS_PREFIX: &str = "oat_";
 const REFRESH_PREFIX: &str = "ort_";
@@ -54,7 +53,7 @@ fn checksum(head: &str) -> String {
 
 /// SHA-256 of the token's text: the only form in which tokens are stored.
 pub fn digest(token: &str) -> Digest {
-    Sha256::digest(token.as_bytes()).into()
+    Digest::new(Sha256::digest(token.as_bytes()).into())
 }
 
 /// Recognises a token by its prefix and checks its checksum. `None` for anything that is not a

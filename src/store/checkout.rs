@@ -1,27 +1,25 @@
 //! PostgreSQL connections kept by the store between statements, so that a statement that ends
 //! cleanly does not hand its connection back to the sqlx pool.
 //!
-//! sqlx 0.8 pings every connection handed back to its pool (a `Sync` round trip, in a task it
-//! spawns for the purpose; not configurable). On a hot path of one statement that doubles the
-//! round trips and the database's wake-ups: introspection ran at 8,200/s with it and 12,000/s
-//! without (BENCHMARKS.md). So a connection whose statement succeeded is parked here instead, and
-//! the next statement takes the most recently parked one. The ping exists to flush what a failed
-//! or cancelled statement left behind (a pending rollback, a half-read reply); those connections
-//! are never parked — an error or a dropped future hands the connection back to sqlx as before,
-//! which pings it or closes it.
+//! sqlx 0.8 pings every connection handed back to its pool (a round trip, in a task it spawns for
+//! the purpose; not configurable), which doubles the round trips of a one-statement request. So a
+//! connection whose statement succeeded is parked here instead ([`Held::release`] with an `Ok`),
+//! and the next statement takes the most recently parked one. The ping exists to flush what a
+//! failed or cancelled statement left behind (a pending rollback, a half-read reply); those
+//! connections are never parked: an error, or a dropped future, hands the connection back to sqlx,
+//! which pings or closes it.
 //!
-//! Connections count against the sqlx pool's `max_connections` while parked, and every statement
-//! of the store takes its connection here. A call first takes one of `max_connections` permits
-//! (in order), then a parked connection, or — only when none is parked — one from the sqlx pool.
-//! Without the permits, calls that found nothing parked would wait on the sqlx pool while the
-//! connections they wait for were parked, not handed back (measured: 10 s stalls, then 503s).
-//! With them, a call that finds nothing parked can count on the sqlx pool: every connection
-//! out of it is then held by another permit holder (at most `max_connections - 1` of them), or
-//! on its way back to it, and a connection only leaves it for a permit holder that found
-//! nothing parked. A connection that stayed parked longer than [`FRESH_FOR`] goes back through sqlx before it is used again,
-//! so sqlx's own checks (`max_lifetime`, `test_before_acquire`) still apply to connections that
-//! sat idle: the shortcut is only taken while traffic keeps the connections busy (HikariCP's
-//! "alive bypass window", on the same reasoning).
+//! Invariant: parked connections count against the sqlx pool's `max_connections`. A call first
+//! takes one of `max_connections` permits (in order), then a parked connection, or, only when
+//! none is parked, one from the sqlx pool. Without the permits, calls that found nothing parked
+//! would wait on the sqlx pool for connections that sat parked. With them, a call that finds
+//! nothing parked can count on the sqlx pool: every connection out of it is held by another permit
+//! holder (at most `max_connections - 1`) or on its way back.
+//!
+//! A connection parked longer than [`FRESH_FOR`] goes back through sqlx before it is used again,
+//! so sqlx's own checks (`max_lifetime`, `test_before_acquire`) still apply to connections that sat
+//! idle: the shortcut is taken only while traffic keeps the connections busy (HikariCP's "alive
+//! bypass window", on the same reasoning).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,7 +49,7 @@ struct Parked {
 }
 
 /// A connection taken for one store call. Dropped, it goes back to the sqlx pool (which pings
-/// it); [`Held::park`] keeps it for the next call instead.
+/// it); [`Held::release`] with a clean result keeps it for the next call instead.
 pub struct Held<'a> {
     conn: PoolConnection<Postgres>,
     home: &'a Checkout,
@@ -107,10 +105,18 @@ impl Checkout {
 }
 
 impl Held<'_> {
-    /// The call ended cleanly: keep the connection for the next one. The oldest parked connection
-    /// goes back to sqlx if it has gone stale, so connections idle under light traffic return to
-    /// the pool's care.
-    pub fn park(self) {
+    /// Ends the call with its result: a clean result parks the connection for the next call; an
+    /// error hands it back to the sqlx pool, whose ping flushes whatever the error left behind.
+    pub fn release<T>(self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if result.is_ok() {
+            self.park();
+        }
+        result
+    }
+
+    /// Keeps the connection for the next call. The oldest parked connection goes back to sqlx if
+    /// it has gone stale, so connections idle under light traffic return to the pool's care.
+    fn park(self) {
         let Held { conn, home, _permit } = self;
         let mut parked = lock(&home.parked);
         if parked.first().is_some_and(|oldest| oldest.since.elapsed() >= FRESH_FOR) {
@@ -134,27 +140,6 @@ impl DerefMut for Held<'_> {
         &mut self.conn
     }
 }
-
-/// Runs `$body` (whose error type is `sqlx::Error`) on a connection taken from `$checkout`, and
-/// parks the connection only when the body succeeded; otherwise it goes back to the sqlx pool.
-macro_rules! with_connection {
-    ($checkout:expr, |$conn:ident| $body:expr) => {
-        match $checkout.acquire().await {
-            Ok(mut held) => {
-                #[allow(unused_imports)]
-                use sqlx::Connection as _;
-                let $conn: &mut sqlx::PgConnection = &mut held;
-                let result = $body;
-                if result.is_ok() {
-                    held.park();
-                }
-                result
-            }
-            Err(error) => Err(error),
-        }
-    };
-}
-pub(crate) use with_connection;
 
 /// A poisoned lock only means another thread panicked while holding it; the stack stays usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

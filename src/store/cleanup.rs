@@ -12,6 +12,7 @@
 //!   unexpired at `cutoff`. Nothing of such a family can be used any more, so its rotated refresh
 //!   tokens, kept until now for reuse detection, have nothing left to protect.
 
+use super::types::TokenKind;
 use super::{on_pool, Store, StoreError};
 use crate::clock::UnixTime;
 
@@ -28,12 +29,11 @@ impl Removed {
         self.access_tokens + self.refresh_tokens
     }
 
-    fn count_kinds(&mut self, kinds: &[String]) {
+    fn count_kinds(&mut self, kinds: &[TokenKind]) {
         for kind in kinds {
-            if kind == "access" {
-                self.access_tokens += 1;
-            } else {
-                self.refresh_tokens += 1;
+            match kind {
+                TokenKind::Access => self.access_tokens += 1,
+                TokenKind::Refresh => self.refresh_tokens += 1,
             }
         }
     }
@@ -72,15 +72,41 @@ const DEAD_FAMILIES: &str = "select family_id from grant_family where revoked_at
             where u.family_id = h.family_id and u.consumed_at is null) <= $1 \
      limit $2";
 
+/// Tokens of the families `{ids}`, all but the head of each refresh chain, at most `$1`.
+const DELETE_FAMILY_TOKENS: &str = "delete from token where token_digest in (select token_digest from token \
+     where family_id in ({ids}) and (kind = 'access' or consumed_at is not null) limit $1) returning kind";
+
+/// Every remaining token of the families `{ids}`, then the families.
+const DELETE_FAMILIES_TOKENS: &str = "delete from token where family_id in ({ids}) returning kind";
+const DELETE_FAMILIES: &str = "delete from grant_family where family_id in ({ids})";
+
+/// Access tokens expired at `$1`, oldest first, at most `$2`.
+const DELETE_EXPIRED_ACCESS: &str = "delete from token where token_digest in (select token_digest from token \
+     where kind = 'access' and expires_at <= $1 order by expires_at limit $2) returning family_id";
+
+/// Those of the families `{ids}` that hold no token any more.
+const DELETE_EMPTY_FAMILIES: &str = "delete from grant_family where family_id in ({ids}) \
+     and not exists (select 1 from token t where t.family_id = grant_family.family_id)";
+
+/// Sealed replay responses whose window ended at `$1`, at most `$2`.
+const DROP_EXPIRED_REPLAYS: &str = "update token set replay_sealed = null, replay_until = null where token_digest in \
+     (select token_digest from token where replay_until <= $1 order by replay_until limit $2)";
+
+const BACKLOG: &str = "select \
+       (select count(*) from token where kind = 'access' and expires_at <= $1), \
+       (select count(*) from grant_family where revoked_at <= $1) \
+         + (select count(*) from grant_family where expires_at <= $1), \
+       (select count(*) from token where kind = 'refresh' and consumed_at is null and expires_at <= $1)";
+
 impl Store {
     /// Up to `limit` ids of families dead at `cutoff` (see the module docs), without duplicates.
     /// The second value is the number of rows the query returned, to tell a full batch from the
     /// last one.
     pub async fn dead_families(&self, cutoff: UnixTime, limit: u32) -> Result<(Vec<String>, usize), StoreError> {
-        let mut ids: Vec<String> = on_pool!(self, |pool| sqlx::query_scalar(DEAD_FAMILIES)
+        let mut ids: Vec<String> = on_pool!(self, |conn| sqlx::query_scalar(DEAD_FAMILIES)
             .bind(cutoff)
             .bind(i64::from(limit))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await)?;
         let found = ids.len();
         ids.sort_unstable();
@@ -95,18 +121,10 @@ impl Store {
         if family_ids.is_empty() {
             return Ok(Removed::default());
         }
-        let sql = format!(
-            "delete from token where token_digest in (select token_digest from token \
-             where family_id in ({}) and (kind = 'access' or consumed_at is not null) limit $1) \
-             returning kind",
-            placeholders(2, family_ids.len())
-        );
-        let kinds: Vec<String> = on_pool!(self, |pool| {
-            let mut query = sqlx::query_scalar(&sql).persistent(false).bind(i64::from(limit));
-            for id in family_ids {
-                query = query.bind(id);
-            }
-            query.fetch_all(pool).await
+        let sql = with_ids(DELETE_FAMILY_TOKENS, 2, family_ids.len());
+        let kinds: Vec<TokenKind> = on_pool!(self, |conn| {
+            let query = sqlx::query_scalar(&sql).persistent(false).bind(i64::from(limit));
+            family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(conn).await
         })?;
         let mut removed = Removed::default();
         removed.count_kinds(&kinds);
@@ -119,23 +137,16 @@ impl Store {
         if family_ids.is_empty() {
             return Ok(Removed::default());
         }
-        let list = placeholders(1, family_ids.len());
-        let tokens_sql = format!("delete from token where family_id in ({list}) returning kind");
-        let families_sql = format!("delete from grant_family where family_id in ({list})");
-        let (kinds, families): (Vec<String>, u64) = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut query = sqlx::query_scalar(&tokens_sql).persistent(false);
-            for id in family_ids {
-                query = query.bind(id);
-            }
-            let kinds = query.fetch_all(&mut *tx).await?;
-            let mut query = sqlx::query(&families_sql).persistent(false);
-            for id in family_ids {
-                query = query.bind(id);
-            }
-            let families = query.execute(&mut *tx).await?.rows_affected();
+        let tokens_sql = with_ids(DELETE_FAMILIES_TOKENS, 1, family_ids.len());
+        let families_sql = with_ids(DELETE_FAMILIES, 1, family_ids.len());
+        let (kinds, families): (Vec<TokenKind>, u64) = on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let query = sqlx::query_scalar(&tokens_sql).persistent(false);
+            let kinds = family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(&mut *tx).await?;
+            let query = sqlx::query(&families_sql).persistent(false);
+            let families = family_ids.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((kinds, families))
+            Ok((kinds, families.rows_affected()))
         })?;
         let mut removed = Removed { families, ..Removed::default() };
         removed.count_kinds(&kinds);
@@ -149,72 +160,54 @@ impl Store {
     /// PostgreSQL on the partial index: when most rows match it would otherwise pick a sequential
     /// scan, which re-reads the dead tuples of earlier batches.
     pub async fn delete_expired_access_tokens(&self, cutoff: UnixTime, limit: u32) -> Result<Removed, StoreError> {
-        let (deleted, families): (Vec<String>, u64) = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut touched: Vec<String> = sqlx::query_scalar(
-                "delete from token where token_digest in (select token_digest from token \
-                 where kind = 'access' and expires_at <= $1 order by expires_at limit $2) \
-                 returning family_id",
-            )
-            .bind(cutoff)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-            let deleted = touched.clone();
+        let (deleted, families): (u64, u64) = on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let mut touched: Vec<String> = sqlx::query_scalar(DELETE_EXPIRED_ACCESS)
+                .bind(cutoff)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            let deleted = touched.len() as u64;
             touched.sort_unstable();
             touched.dedup();
             let mut families = 0;
             if !touched.is_empty() {
-                let sql = format!(
-                    "delete from grant_family where family_id in ({}) \
-                     and not exists (select 1 from token t where t.family_id = grant_family.family_id)",
-                    placeholders(1, touched.len())
-                );
-                let mut query = sqlx::query(&sql).persistent(false);
-                for id in &touched {
-                    query = query.bind(id);
-                }
-                families = query.execute(&mut *tx).await?.rows_affected();
+                let sql = with_ids(DELETE_EMPTY_FAMILIES, 1, touched.len());
+                let query = sqlx::query(&sql).persistent(false);
+                families =
+                    touched.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((deleted, families))
+            Ok((deleted, families))
         })?;
-        Ok(Removed { access_tokens: deleted.len() as u64, refresh_tokens: 0, families })
+        Ok(Removed { access_tokens: deleted, refresh_tokens: 0, families })
     }
 
     /// Drops up to `limit` sealed replay responses whose window has passed (at `now`: these are
     /// dropped as soon as they are useless, not after a retention). Returns how many.
     pub async fn drop_expired_replays(&self, now: UnixTime, limit: u32) -> Result<u64, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "update token set replay_sealed = null, replay_until = null where token_digest in \
-             (select token_digest from token where replay_until <= $1 order by replay_until limit $2)",
-            )
+        let done = on_pool!(self, |conn| sqlx::query(DROP_EXPIRED_REPLAYS)
             .bind(now)
             .bind(i64::from(limit))
-            .execute(pool)
+            .execute(conn)
             .await
-            .map(|r| r.rows_affected())
-        })?;
+            .map(|done| done.rows_affected()))?;
         Ok(done)
     }
 
     /// Counts what is dead at `cutoff` through the janitor's indexes (index-only range counts).
     pub async fn cleanup_backlog(&self, cutoff: UnixTime) -> Result<Backlog, StoreError> {
-        let counts: (i64, i64, i64) = on_pool!(self, |pool| sqlx::query_as(
-            "select \
-               (select count(*) from token where kind = 'access' and expires_at <= $1), \
-               (select count(*) from grant_family where revoked_at <= $1) \
-                 + (select count(*) from grant_family where expires_at <= $1), \
-               (select count(*) from token where kind = 'refresh' and consumed_at is null \
-                  and expires_at <= $1)"
-        )
-        .bind(cutoff)
-        .fetch_one(pool)
-        .await)?;
+        let counts: (i64, i64, i64) =
+            on_pool!(self, |conn| sqlx::query_as(BACKLOG).bind(cutoff).fetch_one(conn).await)?;
         let count = |n: i64| u64::try_from(n).unwrap_or_default();
         Ok(Backlog { access_tokens: count(counts.0), ended_families: count(counts.1), expired_heads: count(counts.2) })
     }
+}
+
+/// `template` with `{ids}` replaced by `n` placeholders from `$first`: the values are always
+/// bound, never spliced.
+fn with_ids(template: &str, first: usize, n: usize) -> String {
+    template.replace("{ids}", &placeholders(first, n))
 }
 
 /// `$first, $first+1, …` for `n` bound values. The values are always bound, never spliced.

@@ -1,6 +1,12 @@
-//! The `client` table: confidential clients with an argon2id secret hash.
+//! The `client` table: clients with an argon2id secret hash, their grant types, scopes and
+//! per-client policy. Lookups go through the [`ClientCache`](super::client_cache::ClientCache);
+//! every change made here drops the row from this process's cache at once (other processes learn
+//! of it from the database, see `client_cache`).
 
-use super::{on_duplicate, on_pool, split_list, Store, StoreError};
+use std::sync::Arc;
+
+use super::types::GrantType;
+use super::{on_conflict, on_pool, split_list, Store, StoreError};
 use crate::clock::UnixTime;
 
 /// A client as stored. `secret_hash` is an argon2id PHC string, never the secret.
@@ -9,8 +15,10 @@ pub struct ClientRecord {
     pub client_id: String,
     pub name: String,
     pub secret_hash: String,
+    /// Bumped by every change to the client, so a verified secret remembered for an older row
+    /// never matches the new one.
     pub secret_version: i64,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,
     pub created_at: UnixTime,
@@ -19,6 +27,12 @@ pub struct ClientRecord {
     /// A resource server: may introspect tokens issued to any client.
     pub introspect: bool,
     pub disabled_at: Option<UnixTime>,
+}
+
+impl ClientRecord {
+    pub fn may_use(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
 }
 
 /// Per-client overrides of the server-wide token policy; `None` means "the config default".
@@ -35,59 +49,13 @@ pub struct ClientPolicy {
 /// Every changeable attribute of a client, written at once by [`Store::update_client`].
 pub struct ClientUpdate<'a> {
     pub name: &'a str,
-    pub grant_types: &'a [String],
+    pub grant_types: &'a [GrantType],
     pub scopes: &'a [String],
     pub default_scopes: &'a [String],
     pub policy: &'a ClientPolicy,
     pub introspect: bool,
     pub now: UnixTime,
 }
-
-/// The client row as a request saw it, for statements conditioned on it: such a statement changes
-/// and returns nothing of the request's unless the row still has this secret version and hash.
-/// Every change to a client bumps its version ([`Store::set_client_secret`],
-/// [`Store::update_client`], [`Store::set_client_disabled`]), and a client deleted and created
-/// again under the same id has a new hash (a fresh salt), so a match means the row is the one
-/// the request authenticated and read its policy from.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientStamp<'a> {
-    pub client_id: &'a str,
-    pub secret_version: i64,
-    pub secret_hash: &'a str,
-}
-
-impl ClientRecord {
-    pub fn stamp(&self) -> ClientStamp<'_> {
-        ClientStamp { client_id: &self.client_id, secret_version: self.secret_version, secret_hash: &self.secret_hash }
-    }
-}
-
-/// The SQL condition "the client row is still the one the stamp was taken from", with the
-/// stamp's id, secret version and secret hash at the three placeholders given (bound by
-/// [`bind_stamp!`]); a literal, for `concat!`.
-macro_rules! client_unchanged {
-    ($id:literal, $version:literal, $hash:literal) => {
-        concat!(
-            "exists (select 1 from client c where c.client_id = $",
-            $id,
-            " and c.secret_version = $",
-            $version,
-            " and c.secret_hash = $",
-            $hash,
-            ")"
-        )
-    };
-}
-pub(super) use client_unchanged;
-
-/// Binds a [`ClientStamp`] as three consecutive placeholders: id, secret version, secret hash,
-/// for [`client_unchanged!`].
-macro_rules! bind_stamp {
-    ($query:expr, $stamp:expr) => {
-        $query.bind($stamp.client_id).bind($stamp.secret_version).bind($stamp.secret_hash)
-    };
-}
-pub(super) use bind_stamp;
 
 impl std::fmt::Debug for ClientRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,7 +73,7 @@ pub struct NewClient<'a> {
     pub client_id: &'a str,
     pub name: &'a str,
     pub secret_hash: &'a str,
-    pub grant_types: &'a [String],
+    pub grant_types: &'a [GrantType],
     pub scopes: &'a [String],
     pub default_scopes: &'a [String],
     pub now: UnixTime,
@@ -132,14 +100,18 @@ struct ClientRow {
     disabled_at: Option<i64>,
 }
 
-impl From<ClientRow> for ClientRecord {
-    fn from(r: ClientRow) -> Self {
-        ClientRecord {
+impl TryFrom<ClientRow> for ClientRecord {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        let grant_types = GrantType::parse_list(&r.grant_types)
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(format!("client.grant_types: {e}").into())))?;
+        Ok(ClientRecord {
             client_id: r.client_id,
             name: r.name,
             secret_hash: r.secret_hash,
             secret_version: r.secret_version,
-            grant_types: split_list(&r.grant_types),
+            grant_types,
             scopes: split_list(&r.scopes),
             default_scopes: split_list(&r.default_scopes),
             created_at: r.created_at,
@@ -154,63 +126,104 @@ impl From<ClientRow> for ClientRecord {
             },
             introspect: r.introspect,
             disabled_at: r.disabled_at,
-        }
+        })
     }
 }
 
-const COLUMNS: &str = "client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, \
-     created_at, updated_at, access_lifetime_secs, refresh_lifetime_secs, family_lifetime_secs, \
-     rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at";
+fn grant_list(grant_types: &[GrantType]) -> String {
+    grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+const INSERT_CLIENT: &str = "insert into client (client_id, name, secret_hash, secret_version, grant_types, \
+     scopes, default_scopes, created_at, updated_at) values ($1, $2, $3, 1, $4, $5, $6, $7, $7)";
+
+/// The client columns, for [`ClientRow`], followed by `$tail`.
+macro_rules! select_clients {
+    ($tail:literal) => {
+        concat!(
+            "select client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, \
+             created_at, updated_at, access_lifetime_secs, refresh_lifetime_secs, family_lifetime_secs, \
+             rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at \
+             from client ",
+            $tail
+        )
+    };
+}
+
+const SELECT_CLIENT: &str = select_clients!("where client_id = $1");
+const SELECT_CLIENTS: &str = select_clients!("order by client_id");
+
+const DELETE_CLIENT: &str = "delete from client where client_id = $1";
+
+const SET_CLIENT_SECRET: &str = "update client set secret_hash = $2, secret_version = secret_version + 1, \
+     updated_at = $3 where client_id = $1";
+
+const UPDATE_CLIENT: &str = "update client set name = $2, grant_types = $3, scopes = $4, default_scopes = $5, \
+     access_lifetime_secs = $6, refresh_lifetime_secs = $7, family_lifetime_secs = $8, \
+     rotate_refresh_tokens = $9, replay_window_secs = $10, client_credentials_refresh = $11, \
+     introspect = $12, updated_at = $13, secret_version = secret_version + 1 where client_id = $1";
+
+const SET_CLIENT_DISABLED: &str = "update client set disabled_at = $2, updated_at = $3, \
+     secret_version = secret_version + 1 where client_id = $1";
 
 impl Store {
     /// Inserts a client; [`StoreError::Duplicate`] when the id is taken.
     pub async fn insert_client(&self, c: &NewClient<'_>) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query(
-            "insert into client (client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, created_at, updated_at) \
-             values ($1, $2, $3, 1, $4, $5, $6, $7, $7)"
-        )
-        .bind(c.client_id)
-        .bind(c.name)
-        .bind(c.secret_hash)
-        .bind(c.grant_types.join(" "))
-        .bind(c.scopes.join(" "))
-        .bind(c.default_scopes.join(" "))
-        .bind(c.now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-        .map_err(on_duplicate)?;
+        let inserted = on_pool!(self, |conn| sqlx::query(INSERT_CLIENT)
+            .bind(c.client_id)
+            .bind(c.name)
+            .bind(c.secret_hash)
+            .bind(grant_list(c.grant_types))
+            .bind(c.scopes.join(" "))
+            .bind(c.default_scopes.join(" "))
+            .bind(c.now)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()));
+        self.clients.forget(c.client_id);
+        inserted.map_err(on_conflict)?;
         Ok(())
     }
 
-    pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let sql = format!("select {COLUMNS} from client where client_id = $1");
-        let row =
-            on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(pool).await)?;
-        Ok(row.map(ClientRecord::from))
+    /// The client's row: from this process's cache when it holds it, else from the database.
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<ClientRecord>>, StoreError> {
+        if let Some(row) = self.clients.get(client_id) {
+            return Ok(Some(row));
+        }
+        let ticket = self.clients.ticket();
+        let row = on_pool!(self, |conn| sqlx::query_as::<_, ClientRow>(SELECT_CLIENT)
+            .bind(client_id)
+            .fetch_optional(conn)
+            .await)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let row = Arc::new(ClientRecord::try_from(row)?);
+        self.clients.keep(ticket, &row);
+        Ok(Some(row))
     }
 
-    /// Whether the client row is still the one `stamp` was taken from.
-    pub async fn client_is_current(&self, stamp: &ClientStamp<'_>) -> Result<bool, StoreError> {
-        const SQL: &str = concat!("select ", client_unchanged!(1, 2, 3));
-        Ok(on_pool!(self, |pool| bind_stamp!(sqlx::query_scalar::<_, bool>(SQL), stamp).fetch_one(pool).await)?)
+    /// The row this process's cache holds for the client right now, without reading the database
+    /// (for tests and diagnostics).
+    pub fn cached_client(&self, client_id: &str) -> Option<Arc<ClientRecord>> {
+        self.clients.get(client_id)
     }
 
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
-        let sql = format!("select {COLUMNS} from client order by client_id");
-        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(&sql).fetch_all(pool).await)?;
-        Ok(rows.into_iter().map(ClientRecord::from).collect())
+        let rows = on_pool!(self, |conn| sqlx::query_as::<_, ClientRow>(SELECT_CLIENTS).fetch_all(conn).await)?;
+        rows.into_iter().map(ClientRecord::try_from).collect()
     }
 
     /// Deletes a client and, by cascade, every grant family and token it holds.
     /// Returns whether a client was deleted.
     pub async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query("delete from client where client_id = $1")
+        let done = on_pool!(self, |conn| sqlx::query(DELETE_CLIENT)
             .bind(client_id)
-            .execute(pool)
+            .execute(conn)
             .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+            .map(|done| done.rows_affected()));
+        self.clients.forget(client_id);
+        Ok(done? > 0)
     }
 
     /// Replaces the secret hash and bumps the secret version. Returns whether the client exists.
@@ -220,46 +233,38 @@ impl Store {
         secret_hash: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "update client set secret_hash = $2, secret_version = secret_version + 1, updated_at = $3 where client_id = $1"
-        )
-        .bind(client_id)
-        .bind(secret_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        let done = on_pool!(self, |conn| sqlx::query(SET_CLIENT_SECRET)
+            .bind(client_id)
+            .bind(secret_hash)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()));
+        self.clients.forget(client_id);
+        Ok(done? > 0)
     }
 
-    /// Replaces a client's changeable attributes and bumps its secret version, so every cached
-    /// verification of its secret is stale. Returns whether the client exists.
+    /// Replaces a client's changeable attributes. Returns whether the client exists.
     pub async fn update_client(&self, client_id: &str, u: &ClientUpdate<'_>) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query(
-            "update client set name = $2, grant_types = $3, scopes = $4, default_scopes = $5, \
-             access_lifetime_secs = $6, refresh_lifetime_secs = $7, family_lifetime_secs = $8, \
-             rotate_refresh_tokens = $9, replay_window_secs = $10, client_credentials_refresh = $11, \
-             introspect = $12, updated_at = $13, secret_version = secret_version + 1 where client_id = $1"
-        )
-        .bind(client_id)
-        .bind(u.name)
-        .bind(u.grant_types.join(" "))
-        .bind(u.scopes.join(" "))
-        .bind(u.default_scopes.join(" "))
-        .bind(u.policy.access_lifetime_secs)
-        .bind(u.policy.refresh_lifetime_secs)
-        .bind(u.policy.family_lifetime_secs)
-        .bind(u.policy.rotate_refresh_tokens)
-        .bind(u.policy.replay_window_secs)
-        .bind(u.policy.client_credentials_refresh)
-        .bind(u.introspect)
-        .bind(u.now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        let done = on_pool!(self, |conn| sqlx::query(UPDATE_CLIENT)
+            .bind(client_id)
+            .bind(u.name)
+            .bind(grant_list(u.grant_types))
+            .bind(u.scopes.join(" "))
+            .bind(u.default_scopes.join(" "))
+            .bind(u.policy.access_lifetime_secs)
+            .bind(u.policy.refresh_lifetime_secs)
+            .bind(u.policy.family_lifetime_secs)
+            .bind(u.policy.rotate_refresh_tokens)
+            .bind(u.policy.replay_window_secs)
+            .bind(u.policy.client_credentials_refresh)
+            .bind(u.introspect)
+            .bind(u.now)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()));
+        self.clients.forget(client_id);
+        Ok(done? > 0)
     }
 
     /// Disables (`Some(now)`) or enables (`None`) a client. Returns whether the client exists.
@@ -269,17 +274,14 @@ impl Store {
         disabled_at: Option<UnixTime>,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "update client set disabled_at = $2, updated_at = $3, secret_version = secret_version + 1 where client_id = $1"
-        )
-        .bind(client_id)
-        .bind(disabled_at)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        let done = on_pool!(self, |conn| sqlx::query(SET_CLIENT_DISABLED)
+            .bind(client_id)
+            .bind(disabled_at)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()));
+        self.clients.forget(client_id);
+        Ok(done? > 0)
     }
 }

@@ -39,7 +39,7 @@ async fn pass(app: &TestApp) -> CleanupReport {
 
 /// Whether the database still holds the token (active or not).
 async fn is_stored(app: &TestApp, token: &str) -> bool {
-    app.auth.find_token(token, None).await.expect("lookup").is_some()
+    app.auth.find_token(token).await.expect("lookup").is_some()
 }
 
 fn counts(report: &CleanupReport) -> (u64, u64, u64) {

@@ -96,6 +96,7 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     let rotated: Value = serde_json::from_str(&out).unwrap();
     let new = TestClient { id: id.clone(), secret: rotated["client_secret"].as_str().unwrap().into() };
     assert_eq!(rotated["secret_version"], 2);
+    app.await_client_change(&id).await;
     assert_error(app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
         .await;
     let token = app.client_credentials(&new, "PRODUCTION").await;
@@ -104,6 +105,7 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     let mut cmd = oauthd(&app);
     cmd.args(["client", "delete", &id]);
     assert!(run(cmd, None).0);
+    app.await_client_change(&id).await;
     assert_error(app.post_token_basic(&new, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
         .await;
     let mut cmd = oauthd(&app);

@@ -280,9 +280,20 @@ impl TestApp {
         r.text().await.expect("text")
     }
 
+    /// Waits until this server no longer serves a cached row of `client_id`, after the client was
+    /// changed in another process (the CLI): such a change reaches a running server within 1 s,
+    /// on PostgreSQL within milliseconds. Returns at once when the row was not cached.
+    pub async fn await_client_change(&self, client_id: &str) {
+        let start = std::time::Instant::now();
+        while self.auth.store.cached_client(client_id).is_some() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(5), "the client change did not reach the server");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Whether oauthd considers the token active now (the check every endpoint uses).
     pub async fn is_active(&self, token: &str) -> bool {
-        self.auth.active_token(token, None).await.expect("lookup").is_ok()
+        self.auth.active_token(token).await.expect("lookup").is_ok()
     }
 }
 

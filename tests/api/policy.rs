@@ -124,6 +124,7 @@ async fn client_update_cli_changes_policy_and_show_reports_it(backend: Backend) 
         ],
     );
     assert!(ok, "{out}");
+    app.await_client_change(&client.id).await;
     let shown: Value = serde_json::from_str(&oauthd(&app, &["client", "show", &client.id, "--json"]).1).unwrap();
     assert_eq!(shown["policy"]["access_lifetime_secs"], 90);
     assert_eq!(shown["policy"]["rotate_refresh_tokens"], false);
@@ -132,6 +133,7 @@ async fn client_update_cli_changes_policy_and_show_reports_it(backend: Backend) 
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 90);
     let (ok, _) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime", "default"]);
     assert!(ok);
+    app.await_client_change(&client.id).await;
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
     let (ok, out) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime=-3"]);
     assert!(!ok && out.contains("at least"), "{out}");
@@ -182,11 +184,13 @@ async fn disabling_a_client_refuses_it_and_revokes_its_tokens(backend: Backend) 
     let (access, refresh) = app.token_pair(&client).await;
     let (ok, _) = oauthd(&app, &["client", "disable", &client.id]);
     assert!(ok);
+    app.await_client_change(&client.id).await;
     assert!(!app.is_active(&access).await && !app.is_active(&refresh).await);
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
     let (ok, _) = oauthd(&app, &["client", "enable", &client.id]);
     assert!(ok);
+    app.await_client_change(&client.id).await;
     app.client_credentials(&client, "PRODUCTION").await;
     assert!(!app.is_active(&access).await, "revoked tokens stay revoked");
 }

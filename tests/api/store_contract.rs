@@ -1,10 +1,14 @@
 //! The store contract: the same calls behave the same on SQLite and PostgreSQL.
 
+use std::time::{Duration, Instant};
+
 use oauthd::clock::Clock;
 use oauthd::config::DatabaseSettings;
 use oauthd::config::DatabaseUrl;
-use oauthd::store::tokens::Rotation;
-use oauthd::store::{ClientStamp, NewClient, NewFamily, NewToken, Store, StoreError, TokenKind};
+use oauthd::store::tokens::{InPlace, Rotation};
+use oauthd::store::{
+    Digest, GrantType, NewClient, NewFamily, NewGrant, NewToken, Revocation, Store, StoreError, TokenKind,
+};
 
 use crate::helpers::{Backend, TestDb};
 
@@ -12,71 +16,94 @@ on_both_backends!(
     migrations_apply_twice_without_harm,
     a_duplicate_client_id_is_a_duplicate_error,
     a_grant_stores_digests_and_loads_back_with_its_family,
+    a_grant_for_a_deleted_client_is_refused_as_gone,
     rotation_succeeds_once_and_revokes_the_old_access_token,
     a_rotation_that_fails_midway_changes_nothing,
+    a_refresh_in_place_points_the_refresh_token_at_its_new_access_token,
     revoking_a_family_marks_every_token_of_it,
-    revoke_owned_touches_only_the_clients_own_live_token,
-    statements_conditioned_on_a_client_row_do_nothing_once_it_changed,
+    revoke_token_touches_only_the_owners_token_and_says_why_not,
     first_use_is_recorded_once_and_seen_at_once,
     deleting_a_client_removes_its_tokens,
     cleanup_statements_delete_at_most_the_batch_size,
     only_dead_families_are_found_and_a_chain_head_goes_last,
+    a_client_change_made_through_one_store_reaches_the_cache_of_another,
+    a_client_change_made_through_the_same_store_drops_its_row_at_once,
 );
 
 async fn open(backend: Backend) -> Option<(TestDb, Store)> {
     let (db, url) = TestDb::create(backend).await?;
-    let settings = DatabaseSettings { url: DatabaseUrl::new(&url), ..DatabaseSettings::default() };
-    let store = Store::connect(&settings).await.expect("connect");
+    let store = connect(&url).await;
     store.migrate().await.expect("migrate");
     Some((db, store))
 }
 
+async fn connect(url: &str) -> Store {
+    let settings = DatabaseSettings { url: DatabaseUrl::new(url), ..DatabaseSettings::default() };
+    Store::connect(&settings).await.expect("connect")
+}
+
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
-/// A client row as [`seed_client`] creates it.
-fn stamp(client_id: &str) -> ClientStamp<'_> {
-    ClientStamp { client_id, secret_version: 1, secret_hash: HASH }
+fn d(byte: u8) -> Digest {
+    Digest::new([byte; 32])
 }
 
 async fn seed_client(store: &Store, id: &str) {
-    let lists = [vec!["client_credentials".to_owned()], vec!["A".to_owned()]];
+    let scopes = vec!["A".to_owned()];
     store
         .insert_client(&NewClient {
             client_id: id,
             name: "n",
             secret_hash: HASH,
-            grant_types: &lists[0],
-            scopes: &lists[1],
-            default_scopes: &lists[1],
+            grant_types: &[GrantType::ClientCredentials],
+            scopes: &scopes,
+            default_scopes: &scopes,
             now: 1,
         })
         .await
         .expect("insert client");
 }
 
-fn token<'a>(digest: &'a [u8; 32], kind: TokenKind, access: Option<&'a [u8; 32]>, now: i64) -> NewToken<'a> {
-    NewToken { digest, kind, scope: "A", issued_at: now, expires_at: now + 100, access_digest: access }
+fn token(digest: Digest, kind: TokenKind, access: Option<Digest>, now: i64) -> NewToken {
+    NewToken { digest, kind, scope: "A".into(), issued_at: now, expires_at: now + 100, access_digest: access }
 }
 
-async fn seed_grant(store: &Store, family_id: &str, access: &[u8; 32], refresh: &[u8; 32], now: i64) {
-    let family = NewFamily {
+fn family<'a>(family_id: &'a str, client_id: &'a str, now: i64) -> NewFamily<'a> {
+    NewFamily {
         family_id,
-        client: stamp("c1"),
+        client_id,
         username: None,
-        grant_type: "client_credentials",
+        grant_type: GrantType::ClientCredentials,
         scope: "A",
         created_at: now,
         expires_at: None,
+    }
+}
+
+async fn seed_grant_of(store: &Store, client_id: &str, family_id: &str, access: u8, refresh: u8, now: i64) {
+    let grant = NewGrant {
+        family: family(family_id, client_id, now),
+        access: token(d(access), TokenKind::Access, None, now),
+        refresh: Some(token(d(refresh), TokenKind::Refresh, Some(d(access)), now)),
     };
-    let inserted = store
-        .insert_grant(
-            &family,
-            &token(access, TokenKind::Access, None, now),
-            Some(&token(refresh, TokenKind::Refresh, Some(access), now)),
-        )
-        .await
-        .expect("insert grant");
-    assert!(inserted, "the client row is current");
+    store.insert_grant(&grant).await.expect("insert grant");
+}
+
+async fn seed_grant(store: &Store, family_id: &str, access: u8, refresh: u8, now: i64) {
+    seed_grant_of(store, "c1", family_id, access, refresh, now).await
+}
+
+fn rotation(old: u8, revoke: Option<u8>, new_access: u8, new_refresh: u8, now: i64) -> Rotation<'static> {
+    Rotation {
+        family_id: "f1",
+        old_refresh: d(old),
+        revoke_access: revoke.map(d),
+        new_access: token(d(new_access), TokenKind::Access, None, now),
+        new_refresh: token(d(new_refresh), TokenKind::Refresh, Some(d(new_access)), now),
+        replay_sealed: None,
+        replay_until: None,
+        now,
+    }
 }
 
 async fn migrations_apply_twice_without_harm(backend: Backend) {
@@ -98,14 +125,15 @@ async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
             client_id: "c1",
             name: "other",
             secret_hash: "x",
-            grant_types: &lists,
+            grant_types: &[GrantType::Password],
             scopes: &lists,
             default_scopes: &lists,
             now: 2,
         })
         .await;
     assert!(matches!(again, Err(StoreError::Duplicate)));
-    assert_eq!(store.find_client("c1").await.unwrap().unwrap().name, "n", "the original row is intact");
+    let kept = store.find_client("c1").await.unwrap().unwrap();
+    assert_eq!((kept.name.as_str(), kept.grant_types.as_slice()), ("n", &[GrantType::ClientCredentials][..]));
 }
 
 async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend) {
@@ -114,15 +142,33 @@ async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend)
     };
     seed_client(&store, "c1").await;
     let now = Clock::System.now();
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], now).await;
-    let access = store.find_token(&[1; 32]).await.unwrap().expect("access row");
-    assert_eq!(access.kind(), Some(TokenKind::Access));
+    seed_grant(&store, "f1", 1, 2, now).await;
+    let access = store.find_token(&d(1)).await.unwrap().expect("access row");
+    assert_eq!(access.kind, TokenKind::Access);
+    assert_eq!(access.token_digest, d(1));
     assert_eq!(access.client_id, "c1");
     assert_eq!(access.family_id, "f1");
+    assert_eq!(access.grant_type, GrantType::ClientCredentials);
     assert_eq!(access.expires_at, now + 100);
-    let refresh = store.find_token(&[2; 32]).await.unwrap().expect("refresh row");
-    assert_eq!(refresh.access_digest.as_deref(), Some(&[1u8; 32][..]));
-    assert!(store.find_token(&[3; 32]).await.unwrap().is_none());
+    let refresh = store.find_token(&d(2)).await.unwrap().expect("refresh row");
+    assert_eq!(refresh.kind, TokenKind::Refresh);
+    assert_eq!(refresh.access_digest, Some(d(1)));
+    assert!(store.find_token(&d(3)).await.unwrap().is_none());
+}
+
+/// A client deleted between authentication and issue: the grant's insert names a client that no
+/// longer exists, which is [`StoreError::Gone`] (answered 503, retryable), never a 500.
+async fn a_grant_for_a_deleted_client_is_refused_as_gone(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let grant = NewGrant {
+        family: family("f1", "nobody", 10),
+        access: token(d(1), TokenKind::Access, None, 10),
+        refresh: None,
+    };
+    assert!(matches!(store.insert_grant(&grant).await, Err(StoreError::Gone)));
+    assert!(store.find_token(&d(1)).await.unwrap().is_none());
 }
 
 async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backend) {
@@ -130,27 +176,63 @@ async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backen
         return;
     };
     seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    let rotation = |new_access: &'static [u8; 32], new_refresh: &'static [u8; 32]| Rotation {
-        family_id: "f1",
-        old_refresh: &[2; 32],
-        revoke_access: Some(&[1; 32]),
-        new_access: token(new_access, TokenKind::Access, None, 20),
-        new_refresh: token(new_refresh, TokenKind::Refresh, Some(new_access), 20),
-        replay_sealed: Some(b"sealed"),
-        replay_until: Some(30),
-        now: 20,
-    };
-    assert!(store.rotate_refresh_token(&rotation(&[3; 32], &[4; 32])).await.unwrap());
-    assert!(!store.rotate_refresh_token(&rotation(&[5; 32], &[6; 32])).await.unwrap(), "a second rotation loses");
-    assert!(store.find_token(&[5; 32]).await.unwrap().is_none(), "the loser inserted nothing");
-    let old = store.find_token(&[2; 32]).await.unwrap().unwrap();
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    let first = Rotation { replay_sealed: Some(b"sealed"), replay_until: Some(30), ..rotation(2, Some(1), 3, 4, 20) };
+    assert!(store.rotate_refresh_token(&first).await.unwrap());
+    assert!(!store.rotate_refresh_token(&rotation(2, Some(1), 5, 6, 20)).await.unwrap(), "a second rotation loses");
+    assert!(store.find_token(&d(5)).await.unwrap().is_none(), "the loser inserted nothing");
+    let old = store.find_token(&d(2)).await.unwrap().unwrap();
     assert_eq!(old.consumed_at, Some(20));
-    assert_eq!(old.successor_digest.as_deref(), Some(&[4u8; 32][..]));
+    assert_eq!(old.successor_digest, Some(d(4)));
     assert_eq!(old.replay_sealed.as_deref(), Some(&b"sealed"[..]));
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().revoked_at, Some(20));
+    let new = store.find_token(&d(4)).await.unwrap().unwrap();
+    assert_eq!((new.kind, new.family_id.as_str(), new.access_digest), (TokenKind::Refresh, "f1", Some(d(3))));
     assert_eq!(store.drop_expired_replays(30, 1000).await.unwrap(), 1);
-    assert!(store.find_token(&[2; 32]).await.unwrap().unwrap().replay_sealed.is_none());
+    assert!(store.find_token(&d(2)).await.unwrap().unwrap().replay_sealed.is_none());
+}
+
+/// A database error inside the rotation (here: the new refresh token's digest already exists, so
+/// its insert fails after the updates ran) leaves the old token usable and issues nothing.
+async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    seed_grant(&store, "f2", 7, 8, 10).await;
+    let failing = rotation(2, Some(1), 3, 8, 20);
+    assert!(store.rotate_refresh_token(&failing).await.is_err(), "the duplicate digest fails the rotation");
+    let old = store.find_token(&d(2)).await.unwrap().unwrap();
+    assert_eq!((old.consumed_at, old.successor_digest), (None, None), "the old refresh token is untouched");
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().revoked_at, None, "its access token too");
+    assert!(store.find_token(&d(3)).await.unwrap().is_none(), "nothing was issued");
+    assert!(store.rotate_refresh_token(&rotation(2, Some(1), 3, 4, 20)).await.unwrap(), "the old token still rotates");
+}
+
+async fn a_refresh_in_place_points_the_refresh_token_at_its_new_access_token(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    let in_place = |new: u8, now: i64| InPlace {
+        family_id: "f1",
+        refresh: d(2),
+        revoke_access: Some(d(1)),
+        new_access: token(d(new), TokenKind::Access, None, now),
+        now,
+    };
+    assert!(store.refresh_in_place(&in_place(3, 20)).await.unwrap());
+    let refresh = store.find_token(&d(2)).await.unwrap().unwrap();
+    assert_eq!((refresh.access_digest, refresh.consumed_at), (Some(d(3)), None), "kept, now with the new access token");
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().revoked_at, Some(20), "the old access token is revoked");
+    let new = store.find_token(&d(3)).await.unwrap().unwrap();
+    assert_eq!((new.kind, new.family_id.as_str(), new.expires_at), (TokenKind::Access, "f1", 120));
+
+    assert!(store.rotate_refresh_token(&rotation(2, None, 5, 6, 30)).await.unwrap());
+    assert!(!store.refresh_in_place(&in_place(4, 31)).await.unwrap(), "a rotated refresh token is no longer usable");
+    assert!(store.find_token(&d(4)).await.unwrap().is_none(), "nothing was inserted");
 }
 
 async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
@@ -158,14 +240,79 @@ async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
         return;
     };
     seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    seed_grant(&store, "f2", &[3; 32], &[4; 32], 10).await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    seed_grant(&store, "f2", 3, 4, 10).await;
     assert!(store.revoke_family("f1", 11).await.unwrap());
     assert!(!store.revoke_family("f1", 12).await.unwrap(), "already revoked");
-    for d in [[1u8; 32], [2; 32]] {
-        assert_eq!(store.find_token(&d).await.unwrap().unwrap().family_revoked_at, Some(11));
+    for digest in [d(1), d(2)] {
+        assert_eq!(store.find_token(&digest).await.unwrap().unwrap().family_revoked_at, Some(11));
     }
-    assert_eq!(store.find_token(&[3; 32]).await.unwrap().unwrap().family_revoked_at, None);
+    assert_eq!(store.find_token(&d(3)).await.unwrap().unwrap().family_revoked_at, None);
+    assert_eq!(store.revoke_client_families("c1", 13).await.unwrap(), 1, "only f2 was still live");
+}
+
+/// One revocation path for clients and the operator: an access token alone, or a refresh token's
+/// whole family, only when the token is the owner's (any owner's for the operator). Anything else
+/// changes nothing and says why: another client's, unknown (also a digest of the other kind), or
+/// already revoked.
+async fn revoke_token_touches_only_the_owners_token_and_says_why_not(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_client(&store, "c2").await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    seed_grant_of(&store, "c2", "f2", 5, 6, 10).await;
+    seed_grant_of(&store, "c2", "f3", 7, 8, 10).await;
+    let revoke = |digest: u8, kind, owner, now| {
+        let store = store.clone();
+        async move { store.revoke_token(&d(digest), kind, owner, now).await.unwrap() }
+    };
+
+    assert_eq!(revoke(5, TokenKind::Access, Some("c1"), 20).await, Revocation::OtherClient);
+    assert_eq!(revoke(6, TokenKind::Refresh, Some("c1"), 20).await, Revocation::OtherClient);
+    assert_eq!(revoke(2, TokenKind::Access, Some("c1"), 20).await, Revocation::Unknown, "the other kind");
+    assert_eq!(revoke(9, TokenKind::Access, Some("c1"), 20).await, Revocation::Unknown);
+    let untouched = store.find_token(&d(5)).await.unwrap().unwrap();
+    assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
+
+    let f1 = || Some("f1".to_owned());
+    assert_eq!(revoke(1, TokenKind::Access, Some("c1"), 20).await, Revocation::Revoked { family_id: "f1".into() });
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().revoked_at, Some(20));
+    let sibling = store.find_token(&d(2)).await.unwrap().unwrap();
+    assert_eq!((sibling.revoked_at, sibling.family_revoked_at), (None, None), "an access token goes alone");
+    let again = revoke(1, TokenKind::Access, Some("c1"), 21).await;
+    assert_eq!(Some(again), f1().map(|family_id| Revocation::AlreadyRevoked { family_id }));
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().revoked_at, Some(20), "first time kept");
+
+    assert_eq!(revoke(6, TokenKind::Refresh, Some("c2"), 22).await, Revocation::Revoked { family_id: "f2".into() });
+    assert_eq!(store.find_token(&d(5)).await.unwrap().unwrap().family_revoked_at, Some(22), "the whole family");
+    assert_eq!(
+        revoke(6, TokenKind::Refresh, Some("c2"), 23).await,
+        Revocation::AlreadyRevoked { family_id: "f2".into() }
+    );
+
+    assert_eq!(
+        revoke(8, TokenKind::Refresh, None, 24).await,
+        Revocation::Revoked { family_id: "f3".into() },
+        "the operator"
+    );
+    assert_eq!(store.find_token(&d(7)).await.unwrap().unwrap().family_revoked_at, Some(24));
+}
+
+/// The first use of an access token is recorded once, and — though PostgreSQL writes it through
+/// the pool that does not wait for the WAL flush — every later read sees it at once.
+async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    seed_client(&store, "c1").await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    assert!(store.mark_first_use(&d(1), 15).await.unwrap(), "the first call records it");
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().first_used_at, Some(15));
+    assert!(!store.mark_first_use(&d(1), 16).await.unwrap(), "a later call does not");
+    assert_eq!(store.find_token(&d(1)).await.unwrap().unwrap().first_used_at, Some(15), "the first time is kept");
+    assert!(!store.mark_first_use(&d(9), 16).await.unwrap(), "an unknown digest changes nothing");
 }
 
 async fn deleting_a_client_removes_its_tokens(backend: Backend) {
@@ -173,9 +320,9 @@ async fn deleting_a_client_removes_its_tokens(backend: Backend) {
         return;
     };
     seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
+    seed_grant(&store, "f1", 1, 2, 10).await;
     assert!(store.delete_client("c1").await.unwrap());
-    assert!(store.find_token(&[1; 32]).await.unwrap().is_none());
+    assert!(store.find_token(&d(1)).await.unwrap().is_none());
     assert!(!store.delete_client("c1").await.unwrap());
 }
 
@@ -185,7 +332,7 @@ async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
     };
     seed_client(&store, "c1").await;
     for i in 0..5u8 {
-        seed_grant(&store, &format!("f{i}"), &[i; 32], &[100 + i; 32], 10).await;
+        seed_grant(&store, &format!("f{i}"), i, 100 + i, 10).await;
     }
     // Everything expires at 110.
     let mut access = Vec::new();
@@ -211,7 +358,7 @@ async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
         families += removed.families;
     }
     assert_eq!(families, 5);
-    assert!(store.find_token(&[104; 32]).await.unwrap().is_none());
+    assert!(store.find_token(&d(104)).await.unwrap().is_none());
 }
 
 async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backend) {
@@ -220,26 +367,15 @@ async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backen
     };
     seed_client(&store, "c1").await;
     // f1: rotated three times at 20, 30, 40; its head expires at 140.
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    let chain: [([u8; 32], [u8; 32]); 3] = [([3; 32], [4; 32]), ([5; 32], [6; 32]), ([7; 32], [8; 32])];
-    let mut old = [2u8; 32];
-    for (i, (a, r)) in chain.iter().enumerate() {
+    seed_grant(&store, "f1", 1, 2, 10).await;
+    let mut old = 2;
+    for (i, (access, refresh)) in [(3, 4), (5, 6), (7, 8)].into_iter().enumerate() {
         let now = 20 + 10 * i as i64;
-        let rotation = Rotation {
-            family_id: "f1",
-            old_refresh: &old,
-            revoke_access: None,
-            new_access: token(a, TokenKind::Access, None, now),
-            new_refresh: token(r, TokenKind::Refresh, Some(a), now),
-            replay_sealed: None,
-            replay_until: None,
-            now,
-        };
-        assert!(store.rotate_refresh_token(&rotation).await.unwrap());
-        old = *r;
+        assert!(store.rotate_refresh_token(&rotation(old, None, access, refresh, now)).await.unwrap());
+        old = refresh;
     }
     // f2: revoked at 50, tokens expire at 110.
-    seed_grant(&store, "f2", &[9; 32], &[10; 32], 10).await;
+    seed_grant(&store, "f2", 9, 10, 10).await;
     store.revoke_family("f2", 50).await.unwrap();
     assert_eq!(store.dead_families(49, 10).await.unwrap().0, Vec::<String>::new());
     assert_eq!(store.dead_families(50, 10).await.unwrap().0, ["f2"]);
@@ -252,163 +388,84 @@ async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backen
     let second = store.delete_family_tokens(&ids, 4).await.unwrap();
     assert_eq!(second.tokens(), 3, "4 access tokens and 3 rotated refresh tokens");
     assert_eq!(store.delete_family_tokens(&ids, 4).await.unwrap().tokens(), 0);
-    assert!(store.find_token(&[8; 32]).await.unwrap().is_some(), "the head is kept");
+    assert!(store.find_token(&d(8)).await.unwrap().is_some(), "the head is kept");
     assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f1", "f2"], "still findable");
     let last = store.delete_families(&ids).await.unwrap();
     assert_eq!((last.access_tokens, last.refresh_tokens, last.families), (0, 1, 1));
     assert_eq!(store.dead_families(140, 10).await.unwrap().0, ["f2"]);
 }
 
-/// A database error inside the rotation transaction (here: the new refresh token's digest already
-/// exists, so its INSERT fails after the UPDATEs ran) leaves the old token usable and issues nothing.
-async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
-    seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    seed_grant(&store, "f2", &[7; 32], &[8; 32], 10).await;
-    let failing = Rotation {
-        family_id: "f1",
-        old_refresh: &[2; 32],
-        revoke_access: Some(&[1; 32]),
-        new_access: token(&[3; 32], TokenKind::Access, None, 20),
-        new_refresh: token(&[8; 32], TokenKind::Refresh, Some(&[3; 32]), 20),
-        replay_sealed: None,
-        replay_until: None,
-        now: 20,
-    };
-    assert!(store.rotate_refresh_token(&failing).await.is_err(), "the duplicate digest fails the transaction");
-    let old = store.find_token(&[2; 32]).await.unwrap().unwrap();
-    assert_eq!((old.consumed_at, old.successor_digest), (None, None), "the old refresh token is untouched");
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, None, "its access token too");
-    assert!(store.find_token(&[3; 32]).await.unwrap().is_none(), "nothing was issued");
-    let retry = Rotation { new_refresh: token(&[4; 32], TokenKind::Refresh, Some(&[3; 32]), 20), ..failing };
-    assert!(store.rotate_refresh_token(&retry).await.unwrap(), "the old token still rotates");
-}
-
-/// A client revoking its own token is one statement: an access token alone, or a refresh token's
-/// whole family. Anything else — another client's token, the other kind, unknown, already revoked —
-/// changes nothing and says so, so the caller can look the token up and answer as RFC 7009 says.
-async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
-    seed_client(&store, "c1").await;
-    seed_client(&store, "c2").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    let other = NewFamily {
-        family_id: "f2",
-        client: stamp("c2"),
-        username: None,
-        grant_type: "client_credentials",
-        scope: "A",
-        created_at: 10,
-        expires_at: None,
-    };
-    let (access, refresh) =
-        (token(&[5; 32], TokenKind::Access, None, 10), token(&[6; 32], TokenKind::Refresh, None, 10));
-    assert!(store.insert_grant(&other, &access, Some(&refresh)).await.unwrap());
-
-    assert_eq!(
-        store.revoke_owned(&[5; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(),
-        None,
-        "another client's"
-    );
-    assert_eq!(
-        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c1"), 20).await.unwrap(),
-        None,
-        "another client's"
-    );
-    assert_eq!(
-        store.revoke_owned(&[2; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(),
-        None,
-        "the other kind"
-    );
-    assert_eq!(store.revoke_owned(&[9; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap(), None, "unknown");
-    let untouched = store.find_token(&[5; 32]).await.unwrap().unwrap();
-    assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
-
-    assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, &stamp("c1"), 20).await.unwrap().as_deref(), Some("f1"));
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20));
-    let sibling = store.find_token(&[2; 32]).await.unwrap().unwrap();
-    assert_eq!((sibling.revoked_at, sibling.family_revoked_at), (None, None), "an access token goes alone");
-    assert_eq!(
-        store.revoke_owned(&[1; 32], TokenKind::Access, &stamp("c1"), 21).await.unwrap(),
-        None,
-        "already revoked"
-    );
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().revoked_at, Some(20), "first time kept");
-
-    assert_eq!(
-        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c2"), 22).await.unwrap().as_deref(),
-        Some("f2")
-    );
-    assert_eq!(store.find_token(&[5; 32]).await.unwrap().unwrap().family_revoked_at, Some(22), "the whole family");
-    assert_eq!(
-        store.revoke_owned(&[6; 32], TokenKind::Refresh, &stamp("c2"), 23).await.unwrap(),
-        None,
-        "already revoked"
-    );
-}
-
-/// The first use of an access token is recorded once, and — though PostgreSQL writes it through
-/// the pool that does not wait for the WAL flush — every later read sees it at once.
-async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
-    seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    assert!(store.mark_first_use(&[1; 32], 15).await.unwrap(), "the first call records it");
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().first_used_at, Some(15));
-    assert!(!store.mark_first_use(&[1; 32], 16).await.unwrap(), "a later call does not");
-    assert_eq!(store.find_token(&[1; 32]).await.unwrap().unwrap().first_used_at, Some(15), "the first time is kept");
-    assert!(!store.mark_first_use(&[9; 32], 16).await.unwrap(), "an unknown digest changes nothing");
-}
-
-/// The hot statements run on a client row taken from the verified-secret cache are conditioned
-/// on it: once the row changed (a new secret version, or the client deleted and created again
-/// with a new hash), they change nothing and say so; the lookup says so even for an unknown token.
-async fn statements_conditioned_on_a_client_row_do_nothing_once_it_changed(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
-    seed_client(&store, "c1").await;
-    seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
-    let current = stamp("c1");
-    let stale = ClientStamp { secret_version: 2, ..current };
-    let recreated = ClientStamp { secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$b3RoZXI", ..current };
-    assert!(store.client_is_current(&current).await.unwrap());
-    for changed in [stale, recreated] {
-        assert!(!store.client_is_current(&changed).await.unwrap());
-
-        let found = store.find_token_as_client(&[1; 32], &changed).await.unwrap();
-        assert!(!found.client_current);
-        assert!(found.token.is_some(), "the lookup itself is unconditioned");
-
-        let family = NewFamily {
-            family_id: "f9",
-            client: changed,
-            username: None,
-            grant_type: "client_credentials",
-            scope: "A",
-            created_at: 10,
-            expires_at: None,
-        };
-        let access = token(&[9; 32], TokenKind::Access, None, 10);
-        assert!(!store.insert_grant(&family, &access, None).await.unwrap(), "nothing inserted");
-        assert!(store.find_token(&[9; 32]).await.unwrap().is_none());
-
-        assert_eq!(store.revoke_owned(&[1; 32], TokenKind::Access, &changed, 20).await.unwrap(), None);
-        assert_eq!(store.revoke_owned(&[2; 32], TokenKind::Refresh, &changed, 20).await.unwrap(), None);
-        let untouched = store.find_token(&[1; 32]).await.unwrap().unwrap();
-        assert_eq!((untouched.revoked_at, untouched.family_revoked_at), (None, None));
+/// Reads the client until the store keeps its row (a notification of the client's own creation
+/// may arrive after the first read and drop it).
+async fn read_until_cached(store: &Store, client_id: &str) {
+    let start = Instant::now();
+    loop {
+        assert!(store.find_client(client_id).await.unwrap().is_some());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if store.cached_client(client_id).is_some() {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "the row is never kept");
     }
-    let found = store.find_token_as_client(&[1; 32], &current).await.unwrap();
-    assert!(found.client_current);
-    assert_eq!(found.token.expect("found").family_id, "f1");
-    let unknown = store.find_token_as_client(&[7; 32], &current).await.unwrap();
-    assert!(unknown.client_current && unknown.token.is_none(), "one row even for an unknown token");
-    assert!(!store.find_token_as_client(&[7; 32], &stale).await.unwrap().client_current);
+}
+
+/// Waits (up to 5 s: the documented bound is 1 s) until `done` holds, and says how long it took.
+async fn within_bound(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(5), "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+/// Two processes on one database, as two instances or the server and the CLI are: a change made
+/// through one store (a new secret, an update, a deletion) drops the row from the other's cache —
+/// told by NOTIFY on PostgreSQL, by the change counter on SQLite — and the other's next lookup
+/// reads the new row.
+async fn a_client_change_made_through_one_store_reaches_the_cache_of_another(backend: Backend) {
+    let Some((_db, url)) = TestDb::create(backend).await else {
+        return;
+    };
+    let writer = connect(&url).await;
+    writer.migrate().await.expect("migrate");
+    let reader = connect(&url).await;
+    let watcher = reader.watch_client_changes();
+    within_bound("the reader's cache turns on", || reader.client_cache_is_on()).await;
+    seed_client(&writer, "c1").await;
+
+    for change in ["secret", "update", "delete"] {
+        read_until_cached(&reader, "c1").await;
+        match change {
+            "secret" => assert!(writer.set_client_secret("c1", "new-hash", 2).await.unwrap()),
+            "update" => assert!(writer.set_client_disabled("c1", Some(3), 3).await.unwrap()),
+            _ => assert!(writer.delete_client("c1").await.unwrap()),
+        }
+        let took = within_bound(change, || reader.cached_client("c1").is_none()).await;
+        eprintln!("{backend:?}: a client {change} reached the other store's cache in {took:?}");
+        let after = reader.find_client("c1").await.unwrap();
+        match change {
+            "secret" => assert_eq!(after.unwrap().secret_hash, "new-hash"),
+            "update" => assert_eq!(after.unwrap().disabled_at, Some(3)),
+            _ => assert!(after.is_none()),
+        }
+    }
+    watcher.abort();
+}
+
+async fn a_client_change_made_through_the_same_store_drops_its_row_at_once(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let watcher = store.watch_client_changes();
+    within_bound("the cache turns on", || store.client_cache_is_on()).await;
+    seed_client(&store, "c1").await;
+    read_until_cached(&store, "c1").await;
+    assert_eq!(store.cached_client("c1").unwrap().secret_hash, HASH);
+    store.set_client_secret("c1", "new-hash", 2).await.unwrap();
+    assert!(store.cached_client("c1").is_none(), "dropped before the call returned");
+    assert_eq!(store.find_client("c1").await.unwrap().unwrap().secret_hash, "new-hash");
+    watcher.abort();
+    store.close().await;
+    assert!(!store.client_cache_is_on(), "a closed store keeps nothing");
 }

@@ -21,8 +21,6 @@ pub async fn grant(
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
-    // The user's argon2id verification must not run twice (see `as_client!`).
-    auth.confirm_client(client).await?;
     let user = auth.store.find_user(username).await?;
     let matched = auth.hasher.verify(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| matched) else {

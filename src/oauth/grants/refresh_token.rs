@@ -4,8 +4,7 @@
 //! 1. validate — `refresh_token` is REQUIRED; `scope` is optional (§6);
 //! 2. authenticate the client and check it may use this grant (done before dispatch: "require
 //!    client authentication for confidential clients", §6);
-//! 3. load the token by digest (a damaged token fails its checksum without a database read) — the
-//!    same round trip confirms a client whose secret was verified before;
+//! 3. load the token by digest (a damaged token fails its checksum without a database read);
 //! 4. check ownership — "ensure that the refresh token was issued to the authenticated client";
 //! 5. check validity — not revoked, not expired (the token, or its family's absolute lifetime);
 //! 6. check scope — "The requested scope MUST NOT include any scope not originally granted";
@@ -19,15 +18,15 @@
 use secrecy::SecretString;
 
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::issuer::{response, Expiries, TokenResponse};
+use crate::oauth::issuer::{Expiries, FreshTokens, TokenResponse};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Policy;
 use crate::oauth::scope::Scope;
-use crate::oauth::token_format::{self, mint};
+use crate::oauth::token_format;
 use crate::oauth::token_state::{check, Inactive};
 use crate::oauth::{replay, Authority, OAuthError};
-use crate::store::tokens::Rotation;
-use crate::store::{NewToken, TokenKind, TokenRecord};
+use crate::store::tokens::{InPlace, Rotation};
+use crate::store::{Digest, TokenKind, TokenRecord};
 
 pub async fn grant(
     auth: &Authority,
@@ -39,8 +38,7 @@ pub async fn grant(
     let Some((TokenKind::Refresh, digest)) = token_format::parse(presented) else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
-    let record = auth.find_digest(TokenKind::Refresh, &digest, Some(client)).await?;
-    let Some(record) = record else {
+    let Some(record) = auth.find_digest(TokenKind::Refresh, &digest).await? else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
     if record.client_id != client.client_id {
@@ -63,9 +61,9 @@ pub async fn grant(
         None => granted.clone(),
     };
     if !policy.rotate_refresh_tokens {
-        return request.refresh_in_place(&record, &digest, scope).await;
+        return request.refresh_in_place(&record, digest, scope).await;
     }
-    if let Some(rotated) = request.rotate(&record, &digest, &scope, &granted).await? {
+    if let Some(rotated) = request.rotate(&record, digest, &scope, &granted).await? {
         return Ok(rotated);
     }
     // Another request rotated this token first: answer as that request's duplicate.
@@ -97,24 +95,29 @@ struct Refresh<'a> {
 }
 
 impl Refresh<'_> {
+    /// The old access token, when the policy revokes it on refresh.
+    fn access_to_revoke(&self, record: &TokenRecord) -> Option<Digest> {
+        record.access_digest.filter(|_| self.policy.revoke_access_on_refresh)
+    }
+
     /// Rotates the token; `None` when a concurrent request rotated (or revoked) it first.
     async fn rotate(
         &self,
         record: &TokenRecord,
-        digest: &[u8; 32],
+        digest: Digest,
         scope: &Scope,
         granted: &Scope,
     ) -> Result<Option<TokenResponse>, OAuthError> {
         let auth = self.auth;
         let now = auth.clock.now();
         let expiries = Expiries::new(&self.policy, now, record.family_expires_at);
-        let access_scope = scope.to_string();
-        let refresh_scope = granted.to_string();
-        let access = mint(TokenKind::Access);
-        let refresh = mint(TokenKind::Refresh);
+        // "the refresh token scope MUST be identical to that of the refresh token included by the
+        // client" (RFC 6749 §6); the access token gets the requested scope.
+        let fresh = FreshTokens::mint(now, &expiries, scope.to_string(), Some(granted.to_string()));
+        let FreshTokens { answer, access, refresh: Some(refresh) } = fresh else {
+            return Err(OAuthError::server_error(anyhow::anyhow!("a rotation minted no refresh token")));
+        };
         let window = self.policy.replay_window_secs;
-        let (access_digest, refresh_digest) = (access.digest, refresh.digest);
-        let answer = response(access, expiries.access - now, Some(refresh), access_scope.clone());
         let sealed = (window > 0)
             .then(|| {
                 replay::seal(self.presented, &self.client.client_id, self.requested_scope, &answer, expiries.access)
@@ -123,25 +126,11 @@ impl Refresh<'_> {
         let rotation = Rotation {
             family_id: &record.family_id,
             old_refresh: digest,
-            revoke_access: record.access_digest.as_deref().filter(|_| self.policy.revoke_access_on_refresh),
-            new_access: NewToken {
-                digest: &access_digest,
-                kind: TokenKind::Access,
-                scope: &access_scope,
-                issued_at: now,
-                expires_at: expiries.access,
-                access_digest: None,
-            },
-            new_refresh: NewToken {
-                digest: &refresh_digest,
-                kind: TokenKind::Refresh,
-                scope: &refresh_scope,
-                issued_at: now,
-                expires_at: expiries.refresh,
-                access_digest: Some(&access_digest),
-            },
+            revoke_access: self.access_to_revoke(record),
+            new_access: access,
+            new_refresh: refresh,
             replay_sealed: sealed.as_deref(),
-            replay_until: sealed.as_ref().map(|_| now + window),
+            replay_until: sealed.as_ref().map(|_| now.saturating_add(window)),
             now,
         };
         if !auth.store.rotate_refresh_token(&rotation).await? {
@@ -158,36 +147,28 @@ impl Refresh<'_> {
     async fn refresh_in_place(
         &self,
         record: &TokenRecord,
-        digest: &[u8; 32],
+        digest: Digest,
         scope: Scope,
     ) -> Result<TokenResponse, OAuthError> {
         let auth = self.auth;
         let now = auth.clock.now();
         let expiries = Expiries::new(&self.policy, now, record.family_expires_at);
-        let access = mint(TokenKind::Access);
-        let access_scope = scope.to_string();
-        let new_access = NewToken {
-            digest: &access.digest,
-            kind: TokenKind::Access,
-            scope: &access_scope,
-            issued_at: now,
-            expires_at: expiries.access,
-            access_digest: None,
+        let FreshTokens { mut answer, access, .. } = FreshTokens::mint(now, &expiries, scope.to_string(), None);
+        let in_place = InPlace {
+            family_id: &record.family_id,
+            refresh: digest,
+            revoke_access: self.access_to_revoke(record),
+            new_access: access,
+            now,
         };
-        let revoke = record.access_digest.as_deref().filter(|_| self.policy.revoke_access_on_refresh);
-        if !auth.store.refresh_in_place(&record.family_id, digest, revoke, &new_access, now).await? {
+        if !auth.store.refresh_in_place(&in_place).await? {
             return Err(refused(Inactive::Revoked));
         }
         tracing::info!(family_id = %record.family_id, "access token refreshed without rotation");
         auth.metrics.refresh("in_place");
         auth.metrics.issued("refresh_token");
-        let same = SecretString::from(self.presented.to_owned());
-        Ok(TokenResponse {
-            access_token: access.token,
-            expires_in: expiries.access - now,
-            refresh_token: Some(same),
-            scope: access_scope,
-        })
+        answer.refresh_token = Some(SecretString::from(self.presented.to_owned()));
+        Ok(answer)
     }
 
     /// A rotated refresh token presented again. The same response when this is a duplicate of the
@@ -221,17 +202,14 @@ impl Refresh<'_> {
         if now >= until || record.family_revoked_at.is_some() {
             return Ok(None);
         }
-        let Ok(successor) = <[u8; 32]>::try_from(successor.as_slice()) else {
-            return Ok(None);
-        };
-        let Some(successor) = self.auth.store.find_token(&successor).await? else {
+        let Some(successor) = self.auth.store.find_token(successor).await? else {
             return Ok(None);
         };
         if check(&successor, now).is_err() {
             return Ok(None);
         }
-        if let Some(access) = successor.access_digest.as_deref().and_then(|d| <[u8; 32]>::try_from(d).ok()) {
-            let access = self.auth.store.find_token(&access).await?;
+        if let Some(access) = &successor.access_digest {
+            let access = self.auth.store.find_token(access).await?;
             if !access.is_some_and(|a| check(&a, now).is_ok() && a.first_used_at.is_none()) {
                 return Ok(None);
             }
