@@ -56,3 +56,53 @@ impl Stopwatch {
         u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_advanced() {
+        let clock = Clock::manual();
+        let start = clock.now();
+        assert_eq!(clock.now(), start);
+        clock.advance(3600);
+        assert_eq!(clock.now(), start + 3600);
+        clock.advance(1);
+        assert_eq!(clock.now(), start + 3601);
+    }
+
+    #[test]
+    fn a_manual_clock_starts_at_the_wall_clock_time() {
+        let wall = Clock::System.now();
+        let manual = Clock::manual().now();
+        assert!((manual - wall).abs() <= 5, "manual {manual}, wall {wall}");
+    }
+
+    #[test]
+    fn clones_of_a_manual_clock_share_its_time() {
+        let clock = Clock::manual();
+        let clone = clock.clone();
+        clone.advance(60);
+        assert_eq!(clock.now(), clone.now());
+    }
+
+    #[test]
+    fn the_system_clock_ignores_advance() {
+        let clock = Clock::System;
+        let before = clock.now();
+        clock.advance(86_400);
+        let after = clock.now();
+        assert!(after - before < 60, "before {before}, after {after}");
+    }
+
+    #[test]
+    fn the_default_clock_is_the_system_clock() {
+        assert!(matches!(Clock::default(), Clock::System));
+    }
+
+    #[test]
+    fn the_system_clock_reads_a_time_after_2020() {
+        assert!(Clock::System.now() > 1_577_836_800);
+    }
+}

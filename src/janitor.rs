@@ -185,3 +185,42 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_report_deleted_no_rows() {
+        assert_eq!(CleanupReport::default().rows_deleted(), 0);
+    }
+
+    #[test]
+    fn rows_deleted_counts_tokens_and_families() {
+        let report = CleanupReport { access_tokens: 3, refresh_tokens: 5, families: 7, ..CleanupReport::default() };
+        assert_eq!(report.rows_deleted(), 15);
+    }
+
+    #[test]
+    fn rows_deleted_leaves_out_dropped_replays_and_pass_figures() {
+        // Dropping a replay clears two columns; the token row stays.
+        let report = CleanupReport {
+            replays_dropped: 11,
+            backlog: 13,
+            batches: 17,
+            max_batch_ms: 19,
+            elapsed_ms: 23,
+            ..CleanupReport::default()
+        };
+        assert_eq!(report.rows_deleted(), 0);
+    }
+
+    #[test]
+    fn adding_removed_rows_accumulates_each_kind() {
+        let mut report = CleanupReport::default();
+        report.add(Removed { access_tokens: 1, refresh_tokens: 2, families: 3 });
+        report.add(Removed { access_tokens: 10, refresh_tokens: 20, families: 30 });
+        assert_eq!((report.access_tokens, report.refresh_tokens, report.families), (11, 22, 33));
+        assert_eq!(report.rows_deleted(), 66);
+    }
+}

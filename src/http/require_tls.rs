@@ -63,3 +63,112 @@ pub async fn require_tls(State(policy): State<TlsPolicy>, request: Request, next
             .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    const TRUSTED: &str = "10.0.0.5:40000";
+    const UNTRUSTED: &str = "203.0.113.9:40000";
+
+    fn policy() -> TlsPolicy {
+        let trusted: TrustedProxies = serde_json::from_str(r#""10.0.0.0/8, ::1""#).unwrap();
+        TlsPolicy { trusted: Arc::new(trusted) }
+    }
+
+    fn peer(addr: &str) -> Option<SocketAddr> {
+        Some(addr.parse().unwrap())
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-proto", HeaderValue::from_str(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn a_request_without_a_known_peer_did_not_come_over_tls() {
+        assert!(!policy().came_over_tls(None, &forwarded(&["https"])));
+    }
+
+    #[test]
+    fn an_untrusted_peer_saying_https_is_ignored() {
+        assert!(!policy().came_over_tls(peer(UNTRUSTED), &forwarded(&["https"])));
+        assert!(!policy().came_over_tls(peer("[::2]:443"), &forwarded(&["https"])));
+    }
+
+    #[test]
+    fn a_trusted_peer_saying_https_came_over_tls() {
+        assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&["https"])));
+        assert!(policy().came_over_tls(peer("[::1]:40000"), &forwarded(&["https"])));
+    }
+
+    #[test]
+    fn a_trusted_peer_at_an_ipv4_mapped_address_is_trusted() {
+        assert!(policy().came_over_tls(peer("[::ffff:10.0.0.5]:40000"), &forwarded(&["https"])));
+    }
+
+    #[test]
+    fn a_trusted_peer_saying_http_did_not_come_over_tls() {
+        assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&["http"])));
+    }
+
+    #[test]
+    fn a_trusted_peer_without_the_header_did_not_come_over_tls() {
+        assert!(!policy().came_over_tls(peer(TRUSTED), &HeaderMap::new()));
+    }
+
+    #[test]
+    fn of_several_headers_the_last_one_wins() {
+        assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&["http", "https"])));
+        assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&["https", "http"])));
+    }
+
+    #[test]
+    fn of_a_comma_list_the_last_value_wins() {
+        assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&["http, https"])));
+        assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&["http,https"])));
+        assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&["https, http"])));
+        assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&["https,"])));
+    }
+
+    #[test]
+    fn the_last_value_of_the_last_header_wins() {
+        assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&["http, https", "https, http"])));
+        assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&["https, http", "http, https"])));
+    }
+
+    #[test]
+    fn the_protocol_is_compared_case_insensitively_and_trimmed() {
+        for value in ["HTTPS", "Https", " https ", "http, HTTPS"] {
+            assert!(policy().came_over_tls(peer(TRUSTED), &forwarded(&[value])), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_exact_word_https_counts() {
+        for value in ["", "httpss", "https2", "wss", "https;", "\"https\""] {
+            assert!(!policy().came_over_tls(peer(TRUSTED), &forwarded(&[value])), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_header_value_that_is_not_visible_ascii_does_not_count() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-proto", HeaderValue::from_bytes(b"https\xff").unwrap());
+        assert!(!policy().came_over_tls(peer(TRUSTED), &headers));
+    }
+
+    #[test]
+    fn the_policy_applies_only_behind_a_tls_terminating_proxy() {
+        let mut settings = Settings::default();
+        assert!(TlsPolicy::from_settings(&settings).is_none());
+        settings.server.issuer = "https://auth.example.com".into();
+        assert!(TlsPolicy::from_settings(&settings).is_some());
+        settings.tls.self_signed = true;
+        assert!(TlsPolicy::from_settings(&settings).is_none());
+    }
+}

@@ -32,3 +32,155 @@ impl Policy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ClientPolicy;
+
+    fn client(policy: ClientPolicy) -> ClientRecord {
+        ClientRecord {
+            client_id: "client-1".into(),
+            name: "Client 1".into(),
+            secret_hash: String::new(),
+            secret_version: 1,
+            grant_types: Vec::new(),
+            scopes: Vec::new(),
+            default_scopes: Vec::new(),
+            created_at: 0,
+            updated_at: 0,
+            policy,
+            introspect: false,
+            disabled_at: None,
+        }
+    }
+
+    fn defaults() -> TokenSettings {
+        TokenSettings {
+            access_lifetime_secs: 3600,
+            refresh_lifetime_secs: 86_400,
+            family_lifetime_secs: 0,
+            revoke_access_on_refresh: true,
+            replay_window_secs: 10,
+            rotate_refresh_tokens: true,
+            client_credentials_refresh: true,
+        }
+    }
+
+    /// The policy of a client without overrides.
+    fn base() -> Policy {
+        Policy::for_client(&defaults(), &client(ClientPolicy::default()))
+    }
+
+    #[test]
+    fn without_overrides_every_setting_falls_back_to_the_default() {
+        let d = defaults();
+        assert_eq!(
+            base(),
+            Policy {
+                access_lifetime_secs: d.access_lifetime_secs,
+                refresh_lifetime_secs: d.refresh_lifetime_secs,
+                family_lifetime_secs: d.family_lifetime_secs,
+                rotate_refresh_tokens: d.rotate_refresh_tokens,
+                replay_window_secs: d.replay_window_secs,
+                client_credentials_refresh: d.client_credentials_refresh,
+                revoke_access_on_refresh: d.revoke_access_on_refresh,
+            }
+        );
+    }
+
+    #[test]
+    fn an_access_lifetime_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { access_lifetime_secs: Some(60), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), Policy { access_lifetime_secs: 60, ..base() });
+    }
+
+    #[test]
+    fn a_refresh_lifetime_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { refresh_lifetime_secs: Some(120), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), Policy { refresh_lifetime_secs: 120, ..base() });
+    }
+
+    #[test]
+    fn a_family_lifetime_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { family_lifetime_secs: Some(7200), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), Policy { family_lifetime_secs: 7200, ..base() });
+    }
+
+    #[test]
+    fn a_rotation_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { rotate_refresh_tokens: Some(false), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), Policy { rotate_refresh_tokens: false, ..base() });
+    }
+
+    #[test]
+    fn a_replay_window_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { replay_window_secs: Some(0), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), Policy { replay_window_secs: 0, ..base() });
+    }
+
+    #[test]
+    fn a_client_credentials_refresh_override_wins_and_changes_nothing_else() {
+        let own = ClientPolicy { client_credentials_refresh: Some(false), ..ClientPolicy::default() };
+        assert_eq!(
+            Policy::for_client(&defaults(), &client(own)),
+            Policy { client_credentials_refresh: false, ..base() }
+        );
+    }
+
+    #[test]
+    fn an_override_equal_to_the_default_is_kept() {
+        let own = ClientPolicy {
+            access_lifetime_secs: Some(3600),
+            rotate_refresh_tokens: Some(true),
+            ..ClientPolicy::default()
+        };
+        assert_eq!(Policy::for_client(&defaults(), &client(own)), base());
+    }
+
+    #[test]
+    fn an_override_can_turn_a_default_off_or_on() {
+        let off = TokenSettings { rotate_refresh_tokens: false, client_credentials_refresh: false, ..defaults() };
+        let own = ClientPolicy {
+            rotate_refresh_tokens: Some(true),
+            client_credentials_refresh: Some(true),
+            ..ClientPolicy::default()
+        };
+        let p = Policy::for_client(&off, &client(own));
+        assert!(p.rotate_refresh_tokens);
+        assert!(p.client_credentials_refresh);
+    }
+
+    #[test]
+    fn all_overrides_together_each_win() {
+        let own = ClientPolicy {
+            access_lifetime_secs: Some(1),
+            refresh_lifetime_secs: Some(2),
+            family_lifetime_secs: Some(3),
+            rotate_refresh_tokens: Some(false),
+            replay_window_secs: Some(4),
+            client_credentials_refresh: Some(false),
+        };
+        assert_eq!(
+            Policy::for_client(&defaults(), &client(own)),
+            Policy {
+                access_lifetime_secs: 1,
+                refresh_lifetime_secs: 2,
+                family_lifetime_secs: 3,
+                rotate_refresh_tokens: false,
+                replay_window_secs: 4,
+                client_credentials_refresh: false,
+                revoke_access_on_refresh: true,
+            }
+        );
+    }
+
+    #[test]
+    fn revoking_access_on_refresh_always_follows_the_server_setting() {
+        for server in [true, false] {
+            let settings = TokenSettings { revoke_access_on_refresh: server, ..defaults() };
+            let p = Policy::for_client(&settings, &client(ClientPolicy::default()));
+            assert_eq!(p.revoke_access_on_refresh, server);
+        }
+    }
+}

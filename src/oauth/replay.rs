@@ -93,3 +93,162 @@ pub fn open(
         scope: plain.scope,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRESENTED: &str = "ort_presented-refresh-token";
+    const CLIENT: &str = "client-1";
+    const SCOPE: &str = "read write";
+    const EXPIRES_AT: UnixTime = 1_700_003_600;
+
+    fn response() -> TokenResponse {
+        TokenResponse {
+            access_token: SecretString::from("oat_new-access-token"),
+            expires_in: 3600,
+            refresh_token: Some(SecretString::from("ort_new-refresh-token")),
+            scope: "read write".into(),
+        }
+    }
+
+    fn sealed() -> Vec<u8> {
+        seal(PRESENTED, CLIENT, SCOPE, &response(), EXPIRES_AT).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_response_opens_to_the_same_tokens_and_scope() {
+        let opened = open(PRESENTED, CLIENT, SCOPE, &sealed(), EXPIRES_AT - 3600).unwrap();
+        assert_eq!(opened.access_token.expose_secret(), "oat_new-access-token");
+        assert_eq!(opened.refresh_token.as_ref().map(|t| t.expose_secret()), Some("ort_new-refresh-token"));
+        assert_eq!(opened.scope, "read write");
+        assert_eq!(opened.expires_in, 3600);
+    }
+
+    #[test]
+    fn a_response_sealed_for_no_requested_scope_opens_for_no_requested_scope() {
+        let sealed = seal(PRESENTED, CLIENT, "", &response(), EXPIRES_AT).unwrap();
+        assert!(open(PRESENTED, CLIENT, "", &sealed, EXPIRES_AT).is_some());
+        assert!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn the_sealed_bytes_do_not_contain_the_tokens_in_clear() {
+        let sealed = sealed();
+        let text = String::from_utf8_lossy(&sealed);
+        assert!(!text.contains("oat_new-access-token") && !text.contains("ort_new-refresh-token"));
+    }
+
+    #[test]
+    fn a_response_without_a_refresh_token_is_not_sealed() {
+        let mut response = response();
+        response.refresh_token = None;
+        assert!(seal(PRESENTED, CLIENT, SCOPE, &response, EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn a_different_presented_token_cannot_open_it() {
+        assert!(open("ort_another-refresh-token", CLIENT, SCOPE, &sealed(), EXPIRES_AT).is_none());
+        assert!(open("", CLIENT, SCOPE, &sealed(), EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn a_different_client_cannot_open_it() {
+        assert!(open(PRESENTED, "client-2", SCOPE, &sealed(), EXPIRES_AT).is_none());
+        assert!(open(PRESENTED, "", SCOPE, &sealed(), EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn a_different_requested_scope_cannot_open_it() {
+        assert!(open(PRESENTED, CLIENT, "read", &sealed(), EXPIRES_AT).is_none());
+        assert!(open(PRESENTED, CLIENT, "", &sealed(), EXPIRES_AT).is_none());
+        assert!(open(PRESENTED, CLIENT, "write read", &sealed(), EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn the_client_and_scope_cannot_trade_characters_across_their_boundary() {
+        let sealed = seal(PRESENTED, "client", "read", &response(), EXPIRES_AT).unwrap();
+        assert!(open(PRESENTED, "clientread", "", &sealed, EXPIRES_AT).is_none());
+        assert!(open(PRESENTED, "clien", "tread", &sealed, EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn a_tampered_ciphertext_does_not_open() {
+        let original = sealed();
+        for at in [NONCE_LEN, NONCE_LEN + 5, original.len() - 1] {
+            let mut tampered = original.clone();
+            tampered[at] ^= 0x01;
+            assert!(open(PRESENTED, CLIENT, SCOPE, &tampered, EXPIRES_AT).is_none(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn a_tampered_nonce_does_not_open() {
+        let original = sealed();
+        for at in [0, NONCE_LEN - 1] {
+            let mut tampered = original.clone();
+            tampered[at] ^= 0x80;
+            assert!(open(PRESENTED, CLIENT, SCOPE, &tampered, EXPIRES_AT).is_none(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn an_extended_sealed_value_does_not_open() {
+        let mut extended = sealed();
+        extended.push(0);
+        assert!(open(PRESENTED, CLIENT, SCOPE, &extended, EXPIRES_AT).is_none());
+    }
+
+    #[test]
+    fn truncated_sealed_values_give_none_without_panicking() {
+        let original = sealed();
+        for len in [0, 1, NONCE_LEN - 1, NONCE_LEN, NONCE_LEN + 1, NONCE_LEN + 16, original.len() - 1] {
+            assert!(open(PRESENTED, CLIENT, SCOPE, &original[..len], EXPIRES_AT).is_none(), "length {len}");
+        }
+    }
+
+    #[test]
+    fn garbage_gives_none_without_panicking() {
+        for garbage in [vec![0u8; NONCE_LEN + 1], vec![0xff; 64], vec![0u8; 4096]] {
+            assert!(open(PRESENTED, CLIENT, SCOPE, &garbage, EXPIRES_AT).is_none());
+        }
+    }
+
+    #[test]
+    fn expires_in_counts_down_to_now() {
+        let sealed = sealed();
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT - 3600).unwrap().expires_in, 3600);
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT - 7).unwrap().expires_in, 7);
+    }
+
+    #[test]
+    fn expires_in_is_zero_at_the_expiry() {
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed(), EXPIRES_AT).unwrap().expires_in, 0);
+    }
+
+    #[test]
+    fn expires_in_never_goes_negative_after_the_expiry() {
+        let sealed = sealed();
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT + 1).unwrap().expires_in, 0);
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT + 86_400).unwrap().expires_in, 0);
+    }
+
+    #[test]
+    fn expires_in_comes_from_the_sealed_expiry_not_the_response() {
+        // The response's own expires_in is stale by the time a replay is answered.
+        let mut stale = response();
+        stale.expires_in = 999_999;
+        let sealed = seal(PRESENTED, CLIENT, SCOPE, &stale, EXPIRES_AT).unwrap();
+        assert_eq!(open(PRESENTED, CLIENT, SCOPE, &sealed, EXPIRES_AT - 10).unwrap().expires_in, 10);
+    }
+
+    #[test]
+    fn two_seals_of_the_same_response_differ() {
+        let first = sealed();
+        let second = sealed();
+        assert_ne!(first[..NONCE_LEN], second[..NONCE_LEN], "the nonce is random");
+        assert_ne!(first, second);
+        assert!(open(PRESENTED, CLIENT, SCOPE, &first, EXPIRES_AT).is_some());
+        assert!(open(PRESENTED, CLIENT, SCOPE, &second, EXPIRES_AT).is_some());
+    }
+}

@@ -214,3 +214,53 @@ fn with_ids(template: &str, first: usize, n: usize) -> String {
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_values_need_no_placeholders() {
+        assert_eq!(placeholders(1, 0), "");
+        assert_eq!(placeholders(5, 0), "");
+    }
+
+    #[test]
+    fn one_value_needs_one_placeholder() {
+        assert_eq!(placeholders(1, 1), "$1");
+    }
+
+    #[test]
+    fn placeholders_number_on_from_the_first_and_are_comma_separated() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+    }
+
+    #[test]
+    fn placeholders_pass_two_digit_numbers() {
+        let list = placeholders(1, 12);
+        assert!(list.starts_with("$1, $2, "));
+        assert!(list.ends_with("$10, $11, $12"));
+        assert_eq!(list.split(", ").count(), 12);
+    }
+
+    #[test]
+    fn removed_tokens_are_access_plus_refresh_without_families() {
+        let removed = Removed { access_tokens: 2, refresh_tokens: 3, families: 100 };
+        assert_eq!(removed.tokens(), 5);
+    }
+
+    #[test]
+    fn kinds_other_than_access_count_as_refresh_tokens() {
+        let mut removed = Removed::default();
+        removed.count_kinds(&["access".into(), "refresh".into(), "refresh".into(), "access".into()]);
+        assert_eq!(removed, Removed { access_tokens: 2, refresh_tokens: 2, families: 0 });
+    }
+
+    #[test]
+    fn adding_removed_rows_adds_each_kind() {
+        let mut total = Removed { access_tokens: 1, refresh_tokens: 2, families: 3 };
+        total += Removed { access_tokens: 4, refresh_tokens: 5, families: 6 };
+        assert_eq!(total, Removed { access_tokens: 5, refresh_tokens: 7, families: 9 });
+    }
+}
