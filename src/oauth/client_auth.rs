@@ -172,3 +172,96 @@ impl super::Authority {
 fn failed(credentials: &ClientCredentials) -> OAuthError {
     OAuthError::invalid_client("client authentication failed").with_basic_challenge(credentials.via_basic)
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+
+    use super::super::error::ErrorCode;
+    use super::*;
+
+    fn basic_of(pair: &str) -> String {
+        format!("Basic {}", STANDARD.encode(pair))
+    }
+
+    fn parsed(header: &str) -> Result<(String, String), ErrorCode> {
+        parse_basic(header.as_bytes()).map(|(id, secret)| (id, secret.expose_secret().to_owned())).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn basic_credentials_decode_with_or_without_padding() {
+        let want = Ok(("client".to_owned(), "s3cret".to_owned()));
+        assert_eq!(parsed(&basic_of("client:s3cret")), want);
+        assert_eq!(parsed(&format!("Basic {}", STANDARD_NO_PAD.encode("client:s3cret"))), want);
+        assert_eq!(parsed(&format!("basic   {}", STANDARD.encode("client:s3cret"))), want, "scheme case, spaces");
+    }
+
+    #[test]
+    fn the_seeds_header_with_a_content_type_after_a_comma_is_read_up_to_the_comma() {
+        let header = "Basic SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh, Content-Type: application/x-www-form-urlencoded";
+        assert_eq!(
+            parsed(header),
+            Ok(("IZsIi6HDbB5e8VKdZAnUi_fZ3f8a".to_owned(), "Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned()))
+        );
+    }
+
+    #[test]
+    fn id_and_secret_are_form_decoded_after_base64() {
+        // RFC 6749 §2.3.1: both are application/x-www-form-urlencoded before being joined.
+        assert_eq!(parsed(&basic_of("my%20app:p%3Ass+word")), Ok(("my app".to_owned(), "p:ss word".to_owned())));
+        assert_eq!(parsed(&basic_of("caf%C3%A9:x")), Ok(("café".to_owned(), "x".to_owned())), "non-ASCII id");
+        assert_eq!(parsed(&basic_of("a:b:c")), Ok(("a".to_owned(), "b:c".to_owned())), "the first colon splits");
+        assert_eq!(parsed(&basic_of("a:")), Ok(("a".to_owned(), String::new())), "an empty secret still parses");
+        assert_eq!(parsed(&basic_of("a%ZZ:x")), Ok(("a%ZZ".to_owned(), "x".to_owned())), "a bad escape is kept");
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_invalid_client() {
+        for header in [
+            "Basic",
+            "Basic ",
+            "Basic !!!!",
+            &basic_of("no-colon"),
+            &basic_of(":secret"),
+            &format!("Basic {}", STANDARD.encode([0xff, 0xfe, b':', b'x'])),
+            &basic_of("id:%FF"),
+            "Bearer abc",
+            "Digest username=x",
+        ] {
+            assert_eq!(parsed(header), Err(ErrorCode::InvalidClient), "{header:?}");
+        }
+        assert_eq!(parse_basic(&[0xff, 0xfe]).map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidClient));
+    }
+
+    #[test]
+    fn credentials_come_from_basic_or_the_body_never_both() {
+        let params = |body: &str| Params::parse(body.as_bytes()).unwrap();
+        let header = basic_of("c:s");
+        let via_basic = ClientCredentials::from_request(Some(header.as_bytes()), &params("grant_type=x")).unwrap();
+        assert!(via_basic.via_basic && via_basic.client_id == "c");
+        let via_post = ClientCredentials::from_request(None, &params("client_id=c&client_secret=s")).unwrap();
+        assert!(!via_post.via_basic && via_post.secret.expose_secret() == "s");
+        let same_id = ClientCredentials::from_request(Some(header.as_bytes()), &params("client_id=c"));
+        assert!(same_id.is_ok(), "a matching body client_id is tolerated");
+
+        let code = |auth: Option<&str>, body: &str| {
+            ClientCredentials::from_request(auth.map(str::as_bytes), &params(body)).map(|_| ()).map_err(|e| e.code)
+        };
+        assert_eq!(code(Some(&header), "client_secret=s"), Err(ErrorCode::InvalidRequest), "two methods");
+        assert_eq!(code(Some(&header), "client_id=other"), Err(ErrorCode::InvalidRequest), "ids differ");
+        assert_eq!(code(None, "client_secret=s"), Err(ErrorCode::InvalidRequest), "a secret without an id");
+        assert_eq!(code(None, "client_id=c"), Err(ErrorCode::InvalidClient), "an id alone authenticates nothing");
+        assert_eq!(code(None, ""), Err(ErrorCode::InvalidClient));
+    }
+
+    #[test]
+    fn the_debug_of_credentials_never_shows_the_secret() {
+        let credentials = ClientCredentials {
+            client_id: "c".into(),
+            secret: SecretString::from("hunter2".to_owned()),
+            via_basic: true,
+        };
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("\"c\"") && !shown.contains("hunter2"), "{shown}");
+    }
+}

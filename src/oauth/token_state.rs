@@ -58,3 +58,58 @@ impl Authority {
         Ok(check(&record, self.clock.now()).map(|()| (kind, record)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::GrantType;
+
+    fn live() -> TokenRecord {
+        TokenRecord {
+            token_digest: Digest::new([1; 32]),
+            kind: TokenKind::Refresh,
+            family_id: "f".into(),
+            scope: "A".into(),
+            issued_at: 0,
+            expires_at: 100,
+            revoked_at: None,
+            consumed_at: None,
+            access_digest: None,
+            successor_digest: None,
+            replay_sealed: None,
+            replay_until: None,
+            first_used_at: None,
+            client_id: "c".into(),
+            username: None,
+            grant_type: GrantType::ClientCredentials,
+            family_scope: "A".into(),
+            family_expires_at: None,
+            family_revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_active_until_the_second_it_expires() {
+        assert_eq!(check(&live(), 99), Ok(()));
+        assert_eq!(check(&live(), 100), Err(Inactive::Expired), "expires_at is the first inactive second");
+        let capped = TokenRecord { family_expires_at: Some(50), ..live() };
+        assert_eq!(check(&capped, 49), Ok(()));
+        assert_eq!(check(&capped, 50), Err(Inactive::Expired), "the family's absolute end caps it");
+    }
+
+    #[test]
+    fn revocation_of_the_token_or_its_family_wins_over_everything() {
+        let revoked = TokenRecord { revoked_at: Some(1), consumed_at: Some(1), ..live() };
+        assert_eq!(check(&revoked, 500), Err(Inactive::Revoked));
+        let family = TokenRecord { family_revoked_at: Some(1), consumed_at: Some(1), ..live() };
+        assert_eq!(check(&family, 500), Err(Inactive::Revoked));
+    }
+
+    #[test]
+    fn a_rotated_token_is_consumed_even_after_it_expired() {
+        // Reuse detection must see a rotated token presented again, whenever it comes back.
+        let rotated = TokenRecord { consumed_at: Some(10), ..live() };
+        assert_eq!(check(&rotated, 50), Err(Inactive::Consumed));
+        assert_eq!(check(&rotated, 5_000), Err(Inactive::Consumed));
+    }
+}

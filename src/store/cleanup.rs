@@ -251,9 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn kinds_other_than_access_count_as_refresh_tokens() {
+    fn removed_tokens_are_counted_by_kind() {
         let mut removed = Removed::default();
-        removed.count_kinds(&["access".into(), "refresh".into(), "refresh".into(), "access".into()]);
+        removed.count_kinds(&[TokenKind::Access, TokenKind::Refresh, TokenKind::Refresh, TokenKind::Access]);
         assert_eq!(removed, Removed { access_tokens: 2, refresh_tokens: 2, families: 0 });
     }
 
