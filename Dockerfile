@@ -18,8 +18,8 @@ RUN mkdir src benches \
            target/release/.fingerprint/oauthd-*
 COPY src ./src
 COPY migrations ./migrations
-# Served at /docs (the RFC 8414 service_documentation) and compiled in.
-COPY README.md ./
+# The client guide, served at /docs (the RFC 8414 service_documentation) and compiled in.
+COPY docs/client-guide.md ./docs/
 RUN cargo build --release --locked \
  && mkdir -p /out/var/lib/oauthd/data \
  && cp target/release/oauthd /out/oauthd

@@ -1,10 +1,14 @@
-//! GET /.well-known/oauth-authorization-server (RFC 8414) and the configuration rules for the issuer.
+//! GET /.well-known/oauth-authorization-server (RFC 8414), the /docs it advertises, and the
+//! configuration rules for the issuer.
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, Backend};
+use crate::helpers::{spawn_app, spawn_app_with, Backend};
 
-on_both_backends!(metadata_reflects_the_config_and_every_advertised_endpoint_answers);
+on_both_backends!(
+    metadata_reflects_the_config_and_every_advertised_endpoint_answers,
+    docs_serve_the_client_guide_and_nothing_internal,
+);
 
 async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(backend: Backend) {
     let Some(app) =
@@ -35,7 +39,56 @@ async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(back
     }
     let docs = app.http.get(m["service_documentation"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(docs.status(), 200);
-    assert!(docs.text().await.unwrap().contains("# oauthd"));
+    assert!(docs.text().await.unwrap().starts_with("# oauthd: a guide for client developers"));
+}
+
+/// /docs is public: it is written for client developers and must not leak the project's insides —
+/// source paths, commits, the seed's example credentials, benchmark figures.
+async fn docs_serve_the_client_guide_and_nothing_internal(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let r = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/markdown"), "{content_type}");
+    let docs = r.text().await.unwrap();
+    for internal in [
+        "src/",
+        "tests/",
+        "migrations/",
+        "scripts/",
+        "BENCHMARKS",
+        "SVpzSWk2",
+        "Gm0bJ6oWV8fC5OQLLlC6jslACW8a",
+        "IZsIi6HDbB5e8VKdZAnUi_fZ3f8a",
+    ] {
+        assert!(!docs.contains(internal), "/docs mentions {internal:?}");
+    }
+    if let Some(hash) = commit_hash_near_the_word_commit(&docs) {
+        panic!("/docs names a commit: {hash}");
+    }
+    for endpoint in ["/token", "/revoke", "/introspect"] {
+        assert!(docs.contains(endpoint), "/docs does not document {endpoint}");
+    }
+}
+
+/// A word of 7 to 40 hex digits within three words of "commit" (or "commits", "committed", …).
+fn commit_hash_near_the_word_commit(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let is_hash = |w: &str| (7..=40).contains(&w.len()) && w.chars().all(|c| c.is_ascii_hexdigit());
+    words.iter().enumerate().filter(|(_, w)| w.to_ascii_lowercase().starts_with("commit")).find_map(|(i, _)| {
+        words[i.saturating_sub(3)..(i + 4).min(words.len())].iter().find(|w| is_hash(w)).map(|w| (*w).to_owned())
+    })
+}
+
+#[test]
+fn the_commit_hash_check_finds_what_it_should() {
+    assert_eq!(commit_hash_near_the_word_commit("at commit `4fce97c` it passed"), Some("4fce97c".into()));
+    assert_eq!(commit_hash_near_the_word_commit("982ba5f (commit)"), Some("982ba5f".into()));
+    assert_eq!(commit_hash_near_the_word_commit("Commits: deadbeef0123"), Some("deadbeef0123".into()));
+    assert_eq!(commit_hash_near_the_word_commit("every commit is durable; tokens live 3600 s"), None);
+    assert_eq!(commit_hash_near_the_word_commit("no such word near 4fce97c here at all, none"), None);
 }
 
 #[test]
