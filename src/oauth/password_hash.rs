@@ -1,14 +1,14 @@
 //! argon2id hashing and verification of client secrets and user passwords.
 //!
-//! Verification is CPU- and memory-heavy (about 20 ms and 19 MiB at the defaults), so it runs on
-//! the blocking pool, keeps its tracing span, and is bounded: at most `max_concurrent_hashes` run
-//! at once and at most `max_queued_hashes` wait; beyond that requests are refused at once with
-//! 503, so a flood of bad credentials cannot exhaust memory or stall the async threads.
+//! Verification is CPU- and memory-heavy by design, so it runs on the blocking pool, keeps its
+//! tracing span, and is bounded: at most `max_concurrent_hashes` run at once and at most
+//! `max_queued_hashes` wait; beyond that requests are refused at once with 503, so a flood of bad
+//! credentials cannot exhaust memory or stall the async threads.
 //!
 //! Each running verification works in a memory buffer kept for the life of the process (one per
-//! `max_concurrent_hashes` slot) instead of allocating and freeing ~19 MiB per verification: the
-//! allocator kept those freed blocks resident, and a burst of uncached authentications grew the
-//! server to 300-400 MiB (BENCHMARKS.md). The argon2 working set is now slots x memory cost.
+//! `max_concurrent_hashes` slot) instead of allocating and freeing the whole memory cost each
+//! time: the allocator kept those freed blocks resident, and a burst of uncached authentications
+//! grew the server by hundreds of MiB. The argon2 working set is slots × memory cost.
 //!
 //! The hasher also owns the [`SecretCache`] of client secrets already verified, so that a client
 //! pays for argon2id once per secret and process, not once per request.
