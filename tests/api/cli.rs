@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{assert_error, basic, spawn_app, Backend, Served, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, Served, TestApp, TestClient};
 
 on_both_backends!(
     client_create_prints_credentials_once_that_work_at_the_token_endpoint,
@@ -52,10 +52,7 @@ fn create_client_json(app: &TestApp) -> Value {
     serde_json::from_str(&out).expect("JSON output")
 }
 
-async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(app: TestApp) {
     let created = create_client_json(&app);
     let client = TestClient {
         id: created["client_id"].as_str().unwrap().into(),
@@ -73,10 +70,7 @@ async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(b
     assert!(!out.contains("argon2"), "not even its hash");
 }
 
-async fn client_list_show_rotate_and_delete(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_list_show_rotate_and_delete(app: TestApp) {
     let created = create_client_json(&app);
     let id = created["client_id"].as_str().unwrap().to_owned();
     let old = TestClient { id: id.clone(), secret: created["client_secret"].as_str().unwrap().into() };
@@ -112,10 +106,7 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     assert!(!ok && err.contains("not found"), "{err}");
 }
 
-async fn user_create_set_password_and_delete_read_passwords_from_stdin(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn user_create_set_password_and_delete_read_passwords_from_stdin(app: TestApp) {
     let client = app.standard_client().await;
     let password_grant = |password: &'static str| {
         let app = &app;
@@ -154,10 +145,7 @@ async fn user_create_set_password_and_delete_read_passwords_from_stdin(backend: 
     assert_eq!(password_grant("second").await, 400);
 }
 
-async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn serve_logs_never_contain_credentials_or_tokens(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "hunter2-password").await;
     // The most verbose logging there is: nothing secret may appear even at trace level.

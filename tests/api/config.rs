@@ -67,14 +67,11 @@ mod file_variables {
 
     use serde_json::Value;
 
-    use crate::helpers::{spawn_app, Backend, TestClient};
+    use crate::helpers::{TestApp, TestClient};
 
     on_both_backends!(database_url_file_reads_the_url_from_a_secret_file);
 
-    async fn database_url_file_reads_the_url_from_a_secret_file(backend: Backend) {
-        let Some(app) = spawn_app(backend).await else {
-            return;
-        };
+    async fn database_url_file_reads_the_url_from_a_secret_file(app: TestApp) {
         let secrets = tempfile::tempdir().unwrap();
         let path = secrets.path().join("database_url");
         std::fs::write(&path, format!("{}\n", app.database_url)).unwrap();

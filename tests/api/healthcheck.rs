@@ -4,9 +4,13 @@ use std::io::{Read, Write};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{spawn_app_with, Backend, Served, TestApp};
+use oauthd::config::Settings;
 
-on_both_backends!(healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down);
+use crate::helpers::{spawn_app, Backend, Served, TestApp};
+
+on_both_backends!(
+    healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down with on_every_interface,
+);
 
 fn healthcheck(app: &TestApp, listen: &str, tls: bool) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
@@ -19,15 +23,12 @@ fn healthcheck(app: &TestApp, listen: &str, tls: bool) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down(backend: Backend) {
-    // Bound to every interface, as in the image: the probe goes through loopback.
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.server.listen = "0.0.0.0:0".parse().unwrap();
-    })
-    .await
-    else {
-        return;
-    };
+/// Bound to every interface, as in the image: the probe goes through loopback.
+fn on_every_interface(s: &mut Settings) {
+    s.server.listen = "0.0.0.0:0".parse().unwrap();
+}
+
+async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down(app: TestApp) {
     let listen = format!("0.0.0.0:{}", app.port());
     let (ok, err) = healthcheck(&app, &listen, false);
     assert!(ok, "{err}");
@@ -39,7 +40,7 @@ async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthcheck_speaks_https_when_tls_is_on() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
     let listen = format!("127.0.0.1:{}", app.port());
     let (ok, err) = healthcheck(&app, &listen, true);
     assert!(ok, "{err}");

@@ -1,14 +1,47 @@
-//! Spawning the app on port 0 with a fresh database, HTTP helpers, and child processes.
+//! What a test is handed, and the helpers it talks to oauthd with.
 //!
 //! Every test runs on SQLite (a temporary file) and on PostgreSQL (a uniquely named database on
 //! TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test, dropped afterwards).
 //! Without a reachable PostgreSQL the PostgreSQL half is skipped with one line saying so, unless
 //! TEST_POSTGRES=require, which makes it a failure (as .ci/run does).
+//!
+//! - `database`: [`Backend`] and [`TestDb`], the fresh database.
+//! - `app`: [`TestApp`], oauthd spawned in-process on port 0, and its HTTP helpers.
+//! - `process`: child processes, such as the real `oauthd serve` ([`Served`]).
+
+use std::future::Future;
+
+use oauthd::config::Settings;
 
 mod app;
 mod database;
 mod process;
 
-pub use app::{assert_error, basic, form, sample, spawn_app, spawn_app_with, TestApp, TestClient};
+pub use app::{assert_error, basic, form, sample, spawn_app, TestApp, TestClient};
 pub use database::{Backend, TestDb};
 pub use process::{served_fingerprint, Served};
+
+/// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the
+/// given backend with `configure` applied to the test settings.
+pub trait Fixture: Sized {
+    /// `None` when the backend is not available (PostgreSQL unreachable and not required).
+    fn set_up(backend: Backend, configure: fn(&mut Settings)) -> impl Future<Output = Option<Self>>;
+}
+
+impl Fixture for TestApp {
+    async fn set_up(backend: Backend, configure: fn(&mut Settings)) -> Option<TestApp> {
+        spawn_app(backend, configure).await
+    }
+}
+
+/// Runs `test` on `backend` with what its parameter asks for, or skips it when the backend is
+/// not available ([`TestDb::create`] has said why). The one place a test is skipped.
+pub async fn run_on<T: Fixture, F: Future<Output = ()>>(
+    backend: Backend,
+    configure: fn(&mut Settings),
+    test: impl FnOnce(T) -> F,
+) {
+    if let Some(fixture) = T::set_up(backend, configure).await {
+        test(fixture).await
+    }
+}

@@ -4,7 +4,7 @@ use oauthd::admin::clients::{self, ClientChanges};
 use oauthd::admin::users;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, Backend, TestClient};
+use crate::helpers::{assert_error, TestApp, TestClient};
 
 on_both_backends!(
     a_client_lifetime_override_wins_over_config_and_default_restores_it,
@@ -19,12 +19,11 @@ on_both_backends!(
     rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them,
 );
 
-async fn update(app: &crate::helpers::TestApp, client: &TestClient, changes: ClientChanges) {
+async fn update(app: &TestApp, client: &TestClient, changes: ClientChanges) {
     clients::update(&app.auth, &client.id, changes).await.expect("client updated");
 }
 
-async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { access_lifetime_secs: Some(Some(60)), ..ClientChanges::default() }).await;
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 60);
@@ -35,8 +34,7 @@ async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(bac
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
 }
 
-async fn a_client_family_lifetime_caps_its_refresh_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_family_lifetime_caps_its_refresh_tokens(app: TestApp) {
     let client = app.standard_client().await;
     update(
         &app,
@@ -55,8 +53,7 @@ async fn a_client_family_lifetime_caps_its_refresh_tokens(backend: Backend) {
     assert_error(app.refresh(&client, &next, None).await, 400, "invalid_grant").await;
 }
 
-async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { rotate_refresh_tokens: Some(Some(false)), ..ClientChanges::default() }).await;
     let (first_access, refresh) = app.token_pair(&client).await;
@@ -71,8 +68,7 @@ async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(backen
     assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
 }
 
-async fn a_client_replay_window_of_zero_makes_it_strict(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_replay_window_of_zero_makes_it_strict(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { replay_window_secs: Some(Some(0)), ..ClientChanges::default() }).await;
     let (_, refresh) = app.token_pair(&client).await;
@@ -81,8 +77,7 @@ async fn a_client_replay_window_of_zero_makes_it_strict(backend: Backend) {
     assert!(!app.is_active(&next).await, "an immediate duplicate is reuse when the window is 0");
 }
 
-async fn refresh_tokens_for_client_credentials_can_be_turned_off(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn refresh_tokens_for_client_credentials_can_be_turned_off(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { client_credentials_refresh: Some(Some(false)), ..ClientChanges::default() })
         .await;
@@ -95,7 +90,7 @@ async fn refresh_tokens_for_client_credentials_can_be_turned_off(backend: Backen
     assert!(body["refresh_token"].is_string(), "other grants still get one");
 }
 
-fn oauthd(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String) {
+fn oauthd(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_oauthd"))
         .env("OAUTHD_DATABASE__URL", &app.database_url)
         .env("RUST_LOG", "warn")
@@ -105,8 +100,7 @@ fn oauthd(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-async fn client_update_cli_changes_policy_and_show_reports_it(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn client_update_cli_changes_policy_and_show_reports_it(app: TestApp) {
     let client = app.standard_client().await;
     let (ok, out) = oauthd(
         &app,
@@ -137,8 +131,7 @@ async fn client_update_cli_changes_policy_and_show_reports_it(backend: Backend) 
     assert!(!ok && out.contains("at least"), "{out}");
 }
 
-async fn client_revoke_tokens_revokes_every_token_of_that_client_only(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn client_revoke_tokens_revokes_every_token_of_that_client_only(app: TestApp) {
     let leaked = app.standard_client().await;
     let other = app.standard_client().await;
     let (a1, r1) = app.token_pair(&leaked).await;
@@ -153,8 +146,7 @@ async fn client_revoke_tokens_revokes_every_token_of_that_client_only(backend: B
     assert_eq!(app.client_credentials(&leaked, "PRODUCTION").await["token_type"], "Bearer", "the client still works");
 }
 
-async fn user_revoke_tokens_revokes_every_token_of_that_user_only(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn user_revoke_tokens_revokes_every_token_of_that_user_only(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
     app.create_user("bob", "pw").await;
@@ -176,8 +168,7 @@ async fn user_revoke_tokens_revokes_every_token_of_that_user_only(backend: Backe
     assert!(!app.is_active(&bob).await);
 }
 
-async fn disabling_a_client_refuses_it_and_revokes_its_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn disabling_a_client_refuses_it_and_revokes_its_tokens(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     let (ok, _) = oauthd(&app, &["client", "disable", &client.id]);
@@ -191,8 +182,7 @@ async fn disabling_a_client_refuses_it_and_revokes_its_tokens(backend: Backend) 
     assert!(!app.is_active(&access).await, "revoked tokens stay revoked");
 }
 
-async fn rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them(app: TestApp) {
     let client = app.standard_client().await;
     let (kept, _) = app.token_pair(&client).await;
     clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();

@@ -2,9 +2,10 @@
 //! behaviour only — what is accepted and what is refused — never timing.
 
 use oauthd::admin::clients::{self, ClientSpec};
+use oauthd::config::Settings;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend, TestApp, TestClient};
+use crate::helpers::{assert_error, TestApp, TestClient};
 
 on_both_backends!(
     repeated_authentication_with_the_same_secret_keeps_working,
@@ -12,9 +13,9 @@ on_both_backends!(
     a_wrong_secret_never_matches_a_cached_one,
     deleting_a_client_makes_its_cached_credentials_fail,
     a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret,
-    repeated_failures_refuse_even_the_right_secret_for_a_while,
-    a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off,
-    with_the_cache_disabled_authentication_and_rotation_still_work,
+    repeated_failures_refuse_even_the_right_secret_for_a_while with backoff_after_3_failures_up_to_60_seconds,
+    a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off with backoff_after_3_failures,
+    with_the_cache_disabled_authentication_and_rotation_still_work with no_secret_cache,
 );
 
 async fn client_credentials_status(app: &TestApp, client: &TestClient) -> u16 {
@@ -25,10 +26,7 @@ fn with_secret(client: &TestClient, secret: &str) -> TestClient {
     TestClient { id: client.id.clone(), secret: secret.to_owned() }
 }
 
-async fn repeated_authentication_with_the_same_secret_keeps_working(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn repeated_authentication_with_the_same_secret_keeps_working(app: TestApp) {
     let client = app.standard_client().await;
     for _ in 0..5 {
         assert_eq!(client_credentials_status(&app, &client).await, 200);
@@ -38,10 +36,7 @@ async fn repeated_authentication_with_the_same_secret_keeps_working(backend: Bac
     assert_eq!(r.status(), 200);
 }
 
-async fn a_rotated_secret_fails_at_once_even_after_it_was_cached(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_rotated_secret_fails_at_once_even_after_it_was_cached(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     assert_eq!(client_credentials_status(&app, &client).await, 200);
@@ -55,10 +50,7 @@ async fn a_rotated_secret_fails_at_once_even_after_it_was_cached(backend: Backen
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn a_wrong_secret_never_matches_a_cached_one(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_wrong_secret_never_matches_a_cached_one(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     let mut truncated = client.secret.clone();
@@ -70,10 +62,7 @@ async fn a_wrong_secret_never_matches_a_cached_one(backend: Backend) {
     assert_eq!(client_credentials_status(&app, &client).await, 200, "failures do not evict the verified secret");
 }
 
-async fn deleting_a_client_makes_its_cached_credentials_fail(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn deleting_a_client_makes_its_cached_credentials_fail(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     clients::delete(&app.auth, &client.id).await.unwrap();
@@ -81,10 +70,7 @@ async fn deleting_a_client_makes_its_cached_credentials_fail(backend: Backend) {
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(app: TestApp) {
     let spec = |secret: &str| ClientSpec {
         client_id: Some("reborn".into()),
         name: "reborn".into(),
@@ -103,15 +89,16 @@ async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached
     assert_eq!(client_credentials_status(&app, &new).await, 200);
 }
 
-async fn repeated_failures_refuse_even_the_right_secret_for_a_while(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.security.client_failure_threshold = 3;
-        s.security.client_failure_backoff_max_secs = 60;
-    })
-    .await
-    else {
-        return;
-    };
+fn backoff_after_3_failures(s: &mut Settings) {
+    s.security.client_failure_threshold = 3;
+}
+
+fn backoff_after_3_failures_up_to_60_seconds(s: &mut Settings) {
+    backoff_after_3_failures(s);
+    s.security.client_failure_backoff_max_secs = 60;
+}
+
+async fn repeated_failures_refuse_even_the_right_secret_for_a_while(app: TestApp) {
     let client = app.standard_client().await;
     let wrong = with_secret(&client, "not-the-secret-at-all");
     for _ in 0..3 {
@@ -131,14 +118,7 @@ async fn repeated_failures_refuse_even_the_right_secret_for_a_while(backend: Bac
     assert_eq!(client_credentials_status(&app, &client).await, 200);
 }
 
-async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.security.client_failure_threshold = 3;
-    })
-    .await
-    else {
-        return;
-    };
+async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     let wrong = with_secret(&client, "not-the-secret-at-all");
@@ -149,10 +129,11 @@ async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(b
     assert_eq!(client_credentials_status(&app, &client).await, 200);
 }
 
-async fn with_the_cache_disabled_authentication_and_rotation_still_work(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.security.secret_cache_capacity = 0).await else {
-        return;
-    };
+fn no_secret_cache(s: &mut Settings) {
+    s.security.secret_cache_capacity = 0;
+}
+
+async fn with_the_cache_disabled_authentication_and_rotation_still_work(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     assert_eq!(client_credentials_status(&app, &client).await, 200);

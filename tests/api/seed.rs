@@ -8,7 +8,7 @@ use oauthd::admin::clients::ClientSpec;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{Backend, TestApp};
 
 on_both_backends!(
     the_seed_curl_commands_work_verbatim,
@@ -49,10 +49,7 @@ fn curl(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn the_seed_curl_commands_work_verbatim(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn the_seed_curl_commands_work_verbatim(app: TestApp) {
     seed_client(&app).await;
     let issued: Value = serde_json::from_str(&oauthd(
         &app,
@@ -80,10 +77,7 @@ async fn the_seed_curl_commands_work_verbatim(backend: Backend) {
     assert!(!app.is_active(access).await, "the access token is revoked");
 }
 
-async fn token_issue_and_token_revoke_work_from_the_command_line(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn token_issue_and_token_revoke_work_from_the_command_line(app: TestApp) {
     seed_client(&app).await;
     app.create_user("alice", "pw").await;
     let issued: Value = serde_json::from_str(&oauthd(
@@ -103,10 +97,7 @@ async fn token_issue_and_token_revoke_work_from_the_command_line(backend: Backen
     assert!(oauthd(&app, &["token", "revoke", "oat_unknown"]).contains("unknown"));
 }
 
-async fn a_database_dump_holds_no_usable_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_database_dump_holds_no_usable_token(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
     let mut tokens = Vec::new();
@@ -123,7 +114,7 @@ async fn a_database_dump_holds_no_usable_token(backend: Backend) {
         .unwrap();
     tokens.extend(["access_token", "refresh_token"].map(|k| body[k].as_str().unwrap().to_owned()));
 
-    let dump: Vec<u8> = match backend {
+    let dump: Vec<u8> = match app.backend {
         Backend::Postgres => {
             let out = Command::new("pg_dump").args(["--data-only", &app.database_url]).output().expect("pg_dump");
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -1,12 +1,13 @@
 //! The store contract: the same calls behave the same on SQLite and PostgreSQL.
 
+use std::ops::Deref;
+
 use oauthd::clock::Clock;
-use oauthd::config::DatabaseSettings;
-use oauthd::config::DatabaseUrl;
+use oauthd::config::{DatabaseUrl, Settings};
 use oauthd::store::tokens::Rotation;
 use oauthd::store::{ClientStamp, NewClient, NewFamily, NewToken, Store, StoreError, TokenKind};
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{Backend, Fixture, TestDb};
 
 on_both_backends!(
     migrations_apply_twice_without_harm,
@@ -23,12 +24,31 @@ on_both_backends!(
     only_dead_families_are_found_and_a_chain_head_goes_last,
 );
 
-async fn open(backend: Backend) -> Option<(TestDb, Store)> {
-    let (db, url) = TestDb::create(backend).await?;
-    let settings = DatabaseSettings { url: DatabaseUrl::new(&url), ..DatabaseSettings::default() };
-    let store = Store::connect(&settings).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    Some((db, store))
+/// What these tests are handed: a migrated store on a fresh database, without an app.
+struct TestStore {
+    store: Store,
+    /// Dropped last: removes the database.
+    _db: TestDb,
+}
+
+impl Fixture for TestStore {
+    async fn set_up(backend: Backend, configure: fn(&mut Settings)) -> Option<TestStore> {
+        let (db, url) = TestDb::create(backend).await?;
+        let mut settings = Settings::default();
+        settings.database.url = DatabaseUrl::new(&url);
+        configure(&mut settings);
+        let store = Store::connect(&settings.database).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Some(TestStore { store, _db: db })
+    }
+}
+
+impl Deref for TestStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
 }
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
@@ -79,18 +99,12 @@ async fn seed_grant(store: &Store, family_id: &str, access: &[u8; 32], refresh: 
     assert!(inserted, "the client row is current");
 }
 
-async fn migrations_apply_twice_without_harm(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn migrations_apply_twice_without_harm(store: TestStore) {
     store.migrate().await.expect("second migrate is a no-op");
     store.ping().await.expect("ping");
 }
 
-async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_duplicate_client_id_is_a_duplicate_error(store: TestStore) {
     seed_client(&store, "c1").await;
     let lists = vec!["client_credentials".to_owned()];
     let again = store
@@ -108,10 +122,7 @@ async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
     assert_eq!(store.find_client("c1").await.unwrap().unwrap().name, "n", "the original row is intact");
 }
 
-async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_grant_stores_digests_and_loads_back_with_its_family(store: TestStore) {
     seed_client(&store, "c1").await;
     let now = Clock::System.now();
     seed_grant(&store, "f1", &[1; 32], &[2; 32], now).await;
@@ -125,10 +136,7 @@ async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend)
     assert!(store.find_token(&[3; 32]).await.unwrap().is_none());
 }
 
-async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn rotation_succeeds_once_and_revokes_the_old_access_token(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     let rotation = |new_access: &'static [u8; 32], new_refresh: &'static [u8; 32]| Rotation {
@@ -153,10 +161,7 @@ async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backen
     assert!(store.find_token(&[2; 32]).await.unwrap().unwrap().replay_sealed.is_none());
 }
 
-async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn revoking_a_family_marks_every_token_of_it(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     seed_grant(&store, "f2", &[3; 32], &[4; 32], 10).await;
@@ -168,10 +173,7 @@ async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
     assert_eq!(store.find_token(&[3; 32]).await.unwrap().unwrap().family_revoked_at, None);
 }
 
-async fn deleting_a_client_removes_its_tokens(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn deleting_a_client_removes_its_tokens(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     assert!(store.delete_client("c1").await.unwrap());
@@ -179,10 +181,7 @@ async fn deleting_a_client_removes_its_tokens(backend: Backend) {
     assert!(!store.delete_client("c1").await.unwrap());
 }
 
-async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn cleanup_statements_delete_at_most_the_batch_size(store: TestStore) {
     seed_client(&store, "c1").await;
     for i in 0..5u8 {
         seed_grant(&store, &format!("f{i}"), &[i; 32], &[100 + i; 32], 10).await;
@@ -214,10 +213,7 @@ async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
     assert!(store.find_token(&[104; 32]).await.unwrap().is_none());
 }
 
-async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn only_dead_families_are_found_and_a_chain_head_goes_last(store: TestStore) {
     seed_client(&store, "c1").await;
     // f1: rotated three times at 20, 30, 40; its head expires at 140.
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
@@ -261,10 +257,7 @@ async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backen
 
 /// A database error inside the rotation transaction (here: the new refresh token's digest already
 /// exists, so its INSERT fails after the UPDATEs ran) leaves the old token usable and issues nothing.
-async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_rotation_that_fails_midway_changes_nothing(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     seed_grant(&store, "f2", &[7; 32], &[8; 32], 10).await;
@@ -290,10 +283,7 @@ async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
 /// A client revoking its own token is one statement: an access token alone, or a refresh token's
 /// whole family. Anything else — another client's token, the other kind, unknown, already revoked —
 /// changes nothing and says so, so the caller can look the token up and answer as RFC 7009 says.
-async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn revoke_owned_touches_only_the_clients_own_live_token(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_client(&store, "c2").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
@@ -354,10 +344,7 @@ async fn revoke_owned_touches_only_the_clients_own_live_token(backend: Backend) 
 
 /// The first use of an access token is recorded once, and — though PostgreSQL writes it through
 /// the pool that does not wait for the WAL flush — every later read sees it at once.
-async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn first_use_is_recorded_once_and_seen_at_once(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     assert!(store.mark_first_use(&[1; 32], 15).await.unwrap(), "the first call records it");
@@ -370,10 +357,7 @@ async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
 /// The hot statements run on a client row taken from the verified-secret cache are conditioned
 /// on it: once the row changed (a new secret version, or the client deleted and created again
 /// with a new hash), they change nothing and say so; the lookup says so even for an unknown token.
-async fn statements_conditioned_on_a_client_row_do_nothing_once_it_changed(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn statements_conditioned_on_a_client_row_do_nothing_once_it_changed(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", &[1; 32], &[2; 32], 10).await;
     let current = stamp("c1");

@@ -6,15 +6,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use oauthd::admin::clients::ClientSpec;
-use oauthd::config::TrustedProxies;
+use oauthd::config::{Settings, TrustedProxies};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, served_fingerprint, spawn_app_with, Backend, Served, TestApp, TestClient};
+use crate::helpers::{assert_error, served_fingerprint, spawn_app, Backend, Served, TestApp, TestClient};
 
 on_both_backends!(
-    the_seed_token_curl_works_verbatim_over_https_with_k,
-    the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k,
+    the_seed_token_curl_works_verbatim_over_https_with_k with https,
+    the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k with https,
 );
 
 /// The seed's literal credentials: `SVpz…` in its curl decodes to this id and secret.
@@ -32,8 +32,9 @@ async fn seed_client(app: &TestApp) -> TestClient {
     .await
 }
 
-async fn spawn_https(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |s| s.tls.self_signed = true).await
+/// HTTPS with a generated self-signed certificate.
+fn https(s: &mut Settings) {
+    s.tls.self_signed = true;
 }
 
 /// Runs the real curl with exactly the seed's arguments; `--silent --show-error --write-out`
@@ -50,10 +51,7 @@ fn curl(seed_args: &[&str]) -> (u16, Value) {
     (status.parse().expect("status"), serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-async fn the_seed_token_curl_works_verbatim_over_https_with_k(backend: Backend) {
-    let Some(app) = spawn_https(backend).await else {
-        return;
-    };
+async fn the_seed_token_curl_works_verbatim_over_https_with_k(app: TestApp) {
     assert!(app.address.starts_with("https://"));
     seed_client(&app).await;
     // The seed's /token command, with its combined header literally; the grant is
@@ -74,10 +72,7 @@ async fn the_seed_token_curl_works_verbatim_over_https_with_k(backend: Backend) 
     assert!(!out.status.success(), "curl without -k must not trust it");
 }
 
-async fn the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k(backend: Backend) {
-    let Some(app) = spawn_https(backend).await else {
-        return;
-    };
+async fn the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k(app: TestApp) {
     seed_client(&app).await;
     app.create_user("alice", "correct horse battery staple").await;
     let header = format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
@@ -119,7 +114,7 @@ async fn the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k(backe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_trusts_only_the_generated_certificate_verifies_it() {
-    let app = spawn_https(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, https).await.unwrap();
     let pem = app.certificate_pem.clone().unwrap();
     let trusting = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
@@ -198,7 +193,7 @@ async fn a_replaced_certificate_is_served_without_a_restart_when_its_files_chang
     let (cert_b, key_b, fingerprint_b) = certificate();
     write_pair(certs.path(), &cert_a, &key_a);
     let dir = certs.path().to_owned();
-    let app = spawn_app_with(Backend::Sqlite, move |s| {
+    let app = spawn_app(Backend::Sqlite, move |s| {
         s.tls.cert_path = dir.join("cert.pem").display().to_string();
         s.tls.key_path = dir.join("key.pem").display().to_string();
         s.tls.reload_check_secs = 1;
@@ -255,7 +250,7 @@ fn a_replaced_certificate_is_served_after_sighup() {
     assert_eq!(reloaded[0]["sha256"], fingerprint_b.as_str());
 }
 
-fn behind_proxy(trusted: &'static str) -> impl FnOnce(&mut oauthd::config::Settings) {
+fn behind_proxy(trusted: &'static str) -> impl FnOnce(&mut Settings) {
     move |s| {
         s.server.issuer = "https://auth.example.com".into();
         s.server.trusted_proxies = TrustedProxies(vec![trusted.parse().unwrap()]);
@@ -277,7 +272,7 @@ async fn post_token(app: &TestApp, client: &TestClient, forwarded_proto: Option<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_tls_proxy_only_requests_a_trusted_proxy_forwarded_over_https_are_served() {
-    let app = spawn_app_with(Backend::Sqlite, behind_proxy("127.0.0.1/32")).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, behind_proxy("127.0.0.1/32")).await.unwrap();
     let client = app.standard_client().await;
     let body = assert_error(post_token(&app, &client, None).await, 400, "invalid_request").await;
     assert!(body["error_description"].as_str().unwrap().contains("TLS"), "{body}");
@@ -292,7 +287,7 @@ async fn behind_a_tls_proxy_only_requests_a_trusted_proxy_forwarded_over_https_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_proto_from_an_untrusted_peer_is_ignored() {
-    let app = spawn_app_with(Backend::Sqlite, behind_proxy("10.0.0.0/8")).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, behind_proxy("10.0.0.0/8")).await.unwrap();
     let client = app.standard_client().await;
     assert_error(post_token(&app, &client, Some("https")).await, 400, "invalid_request").await;
 }

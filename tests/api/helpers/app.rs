@@ -16,6 +16,7 @@ use super::database::{Backend, TestDb};
 
 #[allow(dead_code)]
 pub struct TestApp {
+    pub backend: Backend,
     pub address: String,
     pub auth: Authority,
     pub clock: Clock,
@@ -45,11 +46,12 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings
 }
 
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |_| {}).await
-}
-
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+/// Spawns oauthd on a fresh database of `backend` with `configure` applied to the test settings;
+/// `None` when PostgreSQL is wanted but not reachable (and not required).
+///
+/// Tests declared with `on_both_backends!` are handed their app instead. This is for the few
+/// that run on one backend only, or whose settings need a value known only at run time.
+pub async fn spawn_app(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let (db, database_url) = TestDb::create(backend).await?;
     let mut settings = test_settings(&database_url);
     configure(&mut settings);
@@ -68,7 +70,18 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
             .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
     }
     let http = http.build().expect("http client");
-    Some(TestApp { address, auth, clock, http, database_url, metrics_port, certificate_pem, fingerprint, _db: db })
+    Some(TestApp {
+        backend,
+        address,
+        auth,
+        clock,
+        http,
+        database_url,
+        metrics_port,
+        certificate_pem,
+        fingerprint,
+        _db: db,
+    })
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
