@@ -2,14 +2,11 @@
 //! refresh tokens while their family can still be attacked). Families are built over HTTP, the
 //! manual clock is moved, and a pass is run by hand (the background loop is off in these tests).
 
-use std::process::Command;
-
 use oauthd::admin::clients::ClientSpec;
 use oauthd::config::Settings;
 use oauthd::janitor::{run_once, CleanupReport};
-use serde_json::Value;
 
-use crate::helpers::{assert_error, TestApp};
+use crate::helpers::{assert_error, Run, TestApp};
 
 on_both_backends!(
     expired_access_tokens_go_after_the_retention_and_live_tokens_stay with janitor_by_hand,
@@ -211,14 +208,7 @@ async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(app: TestApp) {
     app.clock.advance(86_400);
     let (live, _) = app.token_pair(&client).await;
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("OAUTHD_JANITOR__RETENTION_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .args(["cleanup", "--json"]);
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = app.oauthd(&["cleanup", "--json"]).env("OAUTHD_JANITOR__RETENTION_SECS", "0").run_ok().json();
     assert_eq!(report["access_tokens"], 1, "{report}");
     assert_eq!(report["refresh_tokens"], 1, "{report}");
     assert_eq!(report["families"], 1, "{report}");
@@ -226,10 +216,6 @@ async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(app: TestApp) {
     assert!(!is_stored(&app, &access).await && !is_stored(&app, &refresh).await);
     assert!(app.is_active(&live).await);
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url).env("RUST_LOG", "warn").arg("cleanup");
-    let out = cmd.output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = app.oauthd(&["cleanup"]).run_ok().stdout;
     assert!(text.contains("access tokens deleted:"), "{text}");
 }

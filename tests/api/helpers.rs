@@ -7,7 +7,8 @@
 //!
 //! - `database`: [`Backend`] and [`TestDb`], the fresh database.
 //! - `app`: [`TestApp`], oauthd spawned in-process on port 0, and its HTTP helpers.
-//! - `process`: child processes, such as the real `oauthd serve` ([`Served`]).
+//! - `process`: the real `oauthd` binary as a child process ([`oauthd`], `app.oauthd(…)`,
+//!   [`Served`]).
 
 use std::future::Future;
 
@@ -19,7 +20,7 @@ mod process;
 
 pub use app::{assert_error, basic, form, sample, spawn_app, TestApp, TestClient};
 pub use database::{Backend, TestDb};
-pub use process::{served_fingerprint, Served};
+pub use process::{oauthd, served_fingerprint, Run, Served};
 
 /// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the
 /// given backend with `configure` applied to the test settings.

@@ -4,7 +4,7 @@ use oauthd::admin::clients::{self, ClientChanges};
 use oauthd::admin::users;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, TestApp, TestClient};
+use crate::helpers::{assert_error, Run, TestApp, TestClient};
 
 on_both_backends!(
     a_client_lifetime_override_wins_over_config_and_default_restores_it,
@@ -90,45 +90,21 @@ async fn refresh_tokens_for_client_credentials_can_be_turned_off(app: TestApp) {
     assert!(body["refresh_token"].is_string(), "other grants still get one");
 }
 
-fn oauthd(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oauthd"))
-        .env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
 async fn client_update_cli_changes_policy_and_show_reports_it(app: TestApp) {
     let client = app.standard_client().await;
-    let (ok, out) = oauthd(
-        &app,
-        &[
-            "client",
-            "update",
-            &client.id,
-            "--access-lifetime",
-            "90",
-            "--rotation",
-            "off",
-            "--introspect",
-            "on",
-            "--json",
-        ],
-    );
-    assert!(ok, "{out}");
-    let shown: Value = serde_json::from_str(&oauthd(&app, &["client", "show", &client.id, "--json"]).1).unwrap();
+    app.oauthd(&["client", "update", &client.id, "--access-lifetime", "90", "--rotation", "off"])
+        .args(["--introspect", "on", "--json"])
+        .run_ok();
+    let shown = app.oauthd(&["client", "show", &client.id, "--json"]).run_ok().json();
     assert_eq!(shown["policy"]["access_lifetime_secs"], 90);
     assert_eq!(shown["policy"]["rotate_refresh_tokens"], false);
     assert_eq!(shown["policy"]["refresh_lifetime_secs"], 14 * 24 * 3600, "defaults shown for the rest");
     assert_eq!(shown["introspect"], true);
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 90);
-    let (ok, _) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime", "default"]);
-    assert!(ok);
+    app.oauthd(&["client", "update", &client.id, "--access-lifetime", "default"]).run_ok();
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
-    let (ok, out) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime=-3"]);
-    assert!(!ok && out.contains("at least"), "{out}");
+    let refused = app.oauthd(&["client", "update", &client.id, "--access-lifetime=-3"]).run();
+    assert!(!refused.success && refused.stderr.contains("at least"), "{}", refused.stderr);
 }
 
 async fn client_revoke_tokens_revokes_every_token_of_that_client_only(app: TestApp) {
@@ -137,8 +113,8 @@ async fn client_revoke_tokens_revokes_every_token_of_that_client_only(app: TestA
     let (a1, r1) = app.token_pair(&leaked).await;
     let (a2, r2) = app.token_pair(&leaked).await;
     let (a3, r3) = app.token_pair(&other).await;
-    let (ok, out) = oauthd(&app, &["client", "revoke-tokens", &leaked.id]);
-    assert!(ok && out.contains("2 grants"), "{out}");
+    let out = app.oauthd(&["client", "revoke-tokens", &leaked.id]).run_ok().stdout;
+    assert!(out.contains("2 grants"), "{out}");
     for t in [&a1, &r1, &a2, &r2] {
         assert!(!app.is_active(t).await);
     }
@@ -163,21 +139,18 @@ async fn user_revoke_tokens_revokes_every_token_of_that_user_only(app: TestApp) 
     let bob = grant("bob").await;
     assert_eq!(users::revoke_tokens(&app.auth, "alice").await.unwrap(), 1);
     assert!(!app.is_active(&alice).await && app.is_active(&bob).await);
-    let (ok, out) = oauthd(&app, &["user", "revoke-tokens", "bob"]);
-    assert!(ok, "{out}");
+    app.oauthd(&["user", "revoke-tokens", "bob"]).run_ok();
     assert!(!app.is_active(&bob).await);
 }
 
 async fn disabling_a_client_refuses_it_and_revokes_its_tokens(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
-    let (ok, _) = oauthd(&app, &["client", "disable", &client.id]);
-    assert!(ok);
+    app.oauthd(&["client", "disable", &client.id]).run_ok();
     assert!(!app.is_active(&access).await && !app.is_active(&refresh).await);
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
-    let (ok, _) = oauthd(&app, &["client", "enable", &client.id]);
-    assert!(ok);
+    app.oauthd(&["client", "enable", &client.id]).run_ok();
     app.client_credentials(&client, "PRODUCTION").await;
     assert!(!app.is_active(&access).await, "revoked tokens stay revoked");
 }

@@ -8,7 +8,7 @@ use oauthd::admin::clients::ClientSpec;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Run, TestApp};
 
 on_both_backends!(
     the_seed_curl_commands_work_verbatim,
@@ -32,17 +32,6 @@ async fn seed_client(app: &TestApp) {
     .await;
 }
 
-fn oauthd(app: &TestApp, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_oauthd"))
-        .env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("run oauthd");
-    assert!(out.status.success(), "oauthd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl").args(args).output().expect("curl is installed");
     assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -51,11 +40,8 @@ fn curl(args: &[&str]) -> String {
 
 async fn the_seed_curl_commands_work_verbatim(app: TestApp) {
     seed_client(&app).await;
-    let issued: Value = serde_json::from_str(&oauthd(
-        &app,
-        &["token", "issue", "--client-id", SEED_KEY, "--scope", "PRODUCTION", "--json"],
-    ))
-    .unwrap();
+    let issued =
+        app.oauthd(&["token", "issue", "--client-id", SEED_KEY, "--scope", "PRODUCTION", "--json"]).run_ok().json();
     let retoken = issued["refresh_token"].as_str().unwrap();
     let host = app.address.trim_start_matches("http://");
 
@@ -80,21 +66,18 @@ async fn the_seed_curl_commands_work_verbatim(app: TestApp) {
 async fn token_issue_and_token_revoke_work_from_the_command_line(app: TestApp) {
     seed_client(&app).await;
     app.create_user("alice", "pw").await;
-    let issued: Value = serde_json::from_str(&oauthd(
-        &app,
-        &["token", "issue", "--client-id", SEED_KEY, "--username", "alice", "--json"],
-    ))
-    .unwrap();
+    let issued =
+        app.oauthd(&["token", "issue", "--client-id", SEED_KEY, "--username", "alice", "--json"]).run_ok().json();
     assert_eq!(issued["scope"], "PRODUCTION SANDBOX", "the client's default scopes");
     let access = issued["access_token"].as_str().unwrap();
     let refresh = issued["refresh_token"].as_str().unwrap();
     assert!(app.is_active(access).await && app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", access]).contains("access token revoked"));
+    assert!(app.oauthd(&["token", "revoke", access]).run_ok().stdout.contains("access token revoked"));
     assert!(!app.is_active(access).await);
     assert!(app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", refresh]).contains("family"));
+    assert!(app.oauthd(&["token", "revoke", refresh]).run_ok().stdout.contains("family"));
     assert!(!app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", "oat_unknown"]).contains("unknown"));
+    assert!(app.oauthd(&["token", "revoke", "oat_unknown"]).run_ok().stdout.contains("unknown"));
 }
 
 async fn a_database_dump_holds_no_usable_token(app: TestApp) {
@@ -116,9 +99,7 @@ async fn a_database_dump_holds_no_usable_token(app: TestApp) {
 
     let dump: Vec<u8> = match app.backend {
         Backend::Postgres => {
-            let out = Command::new("pg_dump").args(["--data-only", &app.database_url]).output().expect("pg_dump");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            out.stdout
+            Command::new("pg_dump").args(["--data-only", &app.database_url]).run_ok().stdout.into_bytes()
         }
         Backend::Sqlite => {
             let path = app.database_url.trim_start_matches("sqlite://");

@@ -146,9 +146,7 @@ async fn a_client_that_trusts_only_the_generated_certificate_verifies_it() {
 
 #[test]
 fn serve_logs_the_fingerprint_of_the_self_signed_certificate_it_serves() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/oauthd.db", dir.path().display());
-    let served = Served::start(&[("OAUTHD_DATABASE__URL", &url), ("OAUTHD_TLS__SELF_SIGNED", "true")]);
+    let served = Served::start(&[("OAUTHD_TLS__SELF_SIGNED", "true")]);
     let listening = served.logged("oauthd listening");
     assert_eq!(listening[0]["scheme"], "https");
     let generated = served.logged("TLS self-signed certificate generated");
@@ -224,11 +222,9 @@ fn a_replaced_certificate_is_served_after_sighup() {
     let (cert_a, key_a, fingerprint_a) = certificate();
     let (cert_b, key_b, fingerprint_b) = certificate();
     write_pair(certs.path(), &cert_a, &key_a);
-    let db = format!("sqlite://{}/oauthd.db", certs.path().display());
     let cert_path = certs.path().join("cert.pem").display().to_string();
     let key_path = certs.path().join("key.pem").display().to_string();
     let served = Served::start(&[
-        ("OAUTHD_DATABASE__URL", &db),
         ("OAUTHD_TLS__CERT_PATH", &cert_path),
         ("OAUTHD_TLS__KEY_PATH", &key_path),
         // Only the signal reloads.
@@ -294,10 +290,7 @@ async fn x_forwarded_proto_from_an_untrusted_peer_is_ignored() {
 
 #[test]
 fn trusted_proxies_are_read_from_an_environment_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/oauthd.db", dir.path().display());
     let served = Served::start(&[
-        ("OAUTHD_DATABASE__URL", &url),
         ("OAUTHD_SERVER__ISSUER", "https://auth.example.com"),
         ("OAUTHD_SERVER__TRUSTED_PROXIES", "[10.0.0.0/8,127.0.0.1]"),
     ]);

@@ -29,14 +29,17 @@ pub enum TestDb {
 }
 
 impl TestDb {
+    /// A fresh, empty SQLite database (a file in a temporary directory) and its URL.
+    pub fn sqlite() -> (TestDb, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/oauthd.db", dir.path().display());
+        (TestDb::Sqlite(dir), url)
+    }
+
     /// A fresh, empty database; `None` when PostgreSQL is wanted but not reachable (and not required).
     pub async fn create(backend: Backend) -> Option<(TestDb, String)> {
         match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/oauthd.db", dir.path().display());
-                Some((TestDb::Sqlite(dir), url))
-            }
+            Backend::Sqlite => Some(TestDb::sqlite()),
             Backend::Postgres => {
                 let base = postgres_base_url();
                 let mut conn = match PgConnection::connect(&base).await {
