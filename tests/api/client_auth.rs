@@ -5,7 +5,7 @@ use base64::Engine;
 use oauthd::admin::clients::ClientSpec;
 use secrecy::SecretString;
 
-use crate::helpers::{assert_error, basic, form, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, form, TestApp, TestClient, SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
 
 on_both_backends!(
     the_seed_literal_header_with_both_headers_in_one_authenticates,
@@ -20,23 +20,11 @@ on_both_backends!(
     a_rotated_secret_stops_working_at_once,
 );
 
-/// The seed's literal client: the Basic value `SVpz…YQ==` in its curl decodes to this id and secret.
-async fn seed_client(app: &TestApp) -> TestClient {
-    app.create_client(ClientSpec {
-        client_id: Some("IZsIi6HDbB5e8VKdZAnUi_fZ3f8a".into()),
-        name: "seed".into(),
-        grant_types: vec!["client_credentials".into(), "refresh_token".into()],
-        scopes: vec!["PRODUCTION".into()],
-        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
-        ..ClientSpec::default()
-    })
-    .await
-}
-
 async fn the_seed_literal_header_with_both_headers_in_one_authenticates(app: TestApp) {
-    seed_client(&app).await;
-    let header = "Basic SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh, Content-Type: application/x-www-form-urlencoded";
-    let r = app.post_raw("/token", Some(header), "grant_type=client_credentials&scope=PRODUCTION".into()).await;
+    assert_eq!(basic(SEED_CLIENT_ID, SEED_CLIENT_SECRET), format!("Basic {SEED_BASIC}"), "the seed's credentials");
+    app.seed_client().await;
+    let header = format!("Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
+    let r = app.post_raw("/token", Some(&header), "grant_type=client_credentials&scope=PRODUCTION".into()).await;
     assert_eq!(r.status(), 200);
 }
 

@@ -8,7 +8,8 @@
 //! - `database`: [`Backend`] and [`TestDb`], the fresh database.
 //! - `app`: [`TestApp`], oauthd spawned in-process on port 0, and its HTTP helpers.
 //! - `process`: the real `oauthd` binary as a child process ([`oauthd`], `app.oauthd(…)`,
-//!   [`Served`]).
+//!   [`Served`]) and curl.
+//! - `seed`: the seed's client (`app.seed_client()`) and its literal credentials.
 
 use std::future::Future;
 
@@ -17,10 +18,12 @@ use oauthd::config::Settings;
 mod app;
 mod database;
 mod process;
+mod seed;
 
 pub use app::{assert_error, basic, form, sample, spawn_app, TestApp, TestClient};
 pub use database::{Backend, TestDb};
-pub use process::{oauthd, served_fingerprint, Run, Served};
+pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
+pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
 
 /// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the
 /// given backend with `configure` applied to the test settings.

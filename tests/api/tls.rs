@@ -1,120 +1,16 @@
-//! HTTPS: the seed's curl commands verbatim with `curl -k`, a client that verifies the generated
-//! certificate, certificate reload (on change and on SIGHUP), and the TLS requirement behind a
-//! TLS-terminating proxy.
+//! HTTPS: a client that verifies the generated certificate, certificate reload (on change and on
+//! SIGHUP), and the TLS requirement behind a TLS-terminating proxy. The seed's curl commands over
+//! HTTPS are in seed.rs.
 
-use std::process::Command;
 use std::time::Duration;
 
-use oauthd::admin::clients::ClientSpec;
 use oauthd::config::{Settings, TrustedProxies};
-use secrecy::SecretString;
-use serde_json::Value;
 
 use crate::helpers::{assert_error, served_fingerprint, spawn_app, Backend, Served, TestApp, TestClient};
 
-on_both_backends!(
-    the_seed_token_curl_works_verbatim_over_https_with_k with https,
-    the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k with https,
-);
-
-/// The seed's literal credentials: `SVpz…` in its curl decodes to this id and secret.
-const SEED_BASIC: &str = "SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh";
-
-async fn seed_client(app: &TestApp) -> TestClient {
-    app.create_client(ClientSpec {
-        client_id: Some("IZsIi6HDbB5e8VKdZAnUi_fZ3f8a".into()),
-        name: "seed".into(),
-        grant_types: vec!["client_credentials".into(), "password".into(), "refresh_token".into()],
-        scopes: vec!["PRODUCTION".into()],
-        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
-        ..ClientSpec::default()
-    })
-    .await
-}
-
-/// HTTPS with a generated self-signed certificate.
-fn https(s: &mut Settings) {
-    s.tls.self_signed = true;
-}
-
-/// Runs the real curl with exactly the seed's arguments; `--silent --show-error --write-out`
-/// only let the test read the status.
-fn curl(seed_args: &[&str]) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--write-out", "\n%{http_code}"])
-        .args(seed_args)
-        .output()
-        .expect("curl runs (it is needed by these tests)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').expect("status line");
-    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
-    (status.parse().expect("status"), serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-async fn the_seed_token_curl_works_verbatim_over_https_with_k(app: TestApp) {
-    assert!(app.address.starts_with("https://"));
-    seed_client(&app).await;
-    // The seed's /token command, with its combined header literally; the grant is
-    // client_credentials because the refresh_token grant arrives with another branch.
-    let (status, body) = curl(&[
-        "-k",
-        "-d",
-        "grant_type=client_credentials&scope=PRODUCTION",
-        "-H",
-        &format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded"),
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{body}");
-    assert!(body["access_token"].as_str().is_some_and(|t| t.starts_with("oat_")));
-    assert_eq!(body["scope"], "PRODUCTION");
-    // Without -k, curl refuses the self-signed certificate: TLS really is on.
-    let out = Command::new("curl").args(["--silent", &app.url("/healthz")]).output().unwrap();
-    assert!(!out.status.success(), "curl without -k must not trust it");
-}
-
-async fn the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k(app: TestApp) {
-    seed_client(&app).await;
-    app.create_user("alice", "correct horse battery staple").await;
-    let header = format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
-    let (status, first) = curl(&[
-        "-k",
-        "-d",
-        "grant_type=password&username=alice&password=correct+horse+battery+staple&scope=PRODUCTION",
-        "-H",
-        &header,
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{first}");
-    let retoken = first["refresh_token"].as_str().unwrap();
-
-    // curl -k -d "grant_type=refresh_token&refresh_token=<retoken>&scope=PRODUCTION" -H "Authorization: Basic SVpz…, Content-Type: application/x-www-form-urlencoded" https://…/token
-    let (status, refreshed) = curl(&[
-        "-k",
-        "-d",
-        &format!("grant_type=refresh_token&refresh_token={retoken}&scope=PRODUCTION"),
-        "-H",
-        &header,
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{refreshed}");
-    assert_ne!(refreshed["refresh_token"], first["refresh_token"], "rotated");
-
-    // curl -k -d "token=<ACCESS_TOKEN_TO_BE_REVOKED>" -H "Authorization: Basic Base64Encoded(Consumer key:consumer secret)" https://…/revoke
-    let access = refreshed["access_token"].as_str().unwrap();
-    let (status, _) = curl(&[
-        "-k",
-        "-d",
-        &format!("token={access}"),
-        "-H",
-        &format!("Authorization: Basic {SEED_BASIC}"),
-        &app.url("/revoke"),
-    ]);
-    assert_eq!(status, 200);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_trusts_only_the_generated_certificate_verifies_it() {
-    let app = spawn_app(Backend::Sqlite, https).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
     let pem = app.certificate_pem.clone().unwrap();
     let trusting = reqwest::Client::builder()
         .tls_built_in_root_certs(false)

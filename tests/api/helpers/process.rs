@@ -84,6 +84,35 @@ fn ran(out: std::process::Output) -> Ran {
     }
 }
 
+/// What curl got back.
+pub struct CurlAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl CurlAnswer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Runs the real curl with `args` (the seed's commands verbatim) and asserts it got an answer.
+pub fn curl(args: &[&str]) -> CurlAnswer {
+    try_curl(args).unwrap_or_else(|stderr| panic!("curl {args:?} failed: {stderr}"))
+}
+
+/// Runs the real curl with `args`: its answer, or its stderr when it got none (it could not
+/// connect, or did not trust the certificate). `--silent --show-error --write-out` are added
+/// only so the status can be read.
+pub fn try_curl(args: &[&str]) -> Result<CurlAnswer, String> {
+    let ran = Command::new("curl").args(["--silent", "--show-error", "--write-out", "\n%{http_code}"]).args(args).run();
+    if !ran.success {
+        return Err(ran.stderr);
+    }
+    let (body, status) = ran.stdout.rsplit_once('\n').expect("status line");
+    Ok(CurlAnswer { status: status.parse().expect("status"), body: body.to_owned() })
+}
+
 /// The real `oauthd serve` in a child process, its JSON log lines collected.
 pub struct Served {
     pub child: Child,
