@@ -39,6 +39,13 @@ pub struct TestClient {
     pub secret: String,
 }
 
+impl TestClient {
+    /// The same client id presenting `secret` (a wrong one, or one rotated in).
+    pub fn with_secret(&self, secret: &str) -> TestClient {
+        TestClient { id: self.id.clone(), secret: secret.to_owned() }
+    }
+}
+
 pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".parse().expect("address");
