@@ -2,7 +2,6 @@
 //! refresh tokens while their family can still be attacked). Families are built over HTTP, the
 //! manual clock is moved, and a pass is run by hand (the background loop is off in these tests).
 
-use oauthd::admin::clients::ClientSpec;
 use oauthd::config::Settings;
 use oauthd::janitor::{run_once, CleanupReport};
 
@@ -158,14 +157,7 @@ async fn a_family_past_its_absolute_end_goes_with_its_rotated_tokens(app: TestAp
 }
 
 async fn a_grant_without_a_refresh_token_leaves_no_empty_family_behind(app: TestApp) {
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let client = app.machine_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body.get("refresh_token").is_none());
     let access = body["access_token"].as_str().unwrap().to_owned();

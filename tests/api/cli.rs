@@ -24,10 +24,7 @@ fn create_client_json(app: &TestApp) -> Value {
 
 async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(app: TestApp) {
     let created = create_client_json(&app);
-    let client = TestClient {
-        id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().unwrap().into(),
-    };
+    let client = TestClient::from_json(&created);
     assert!(client.secret.len() >= 43, "at least 256 bits");
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert_eq!(body["scope"], "PRODUCTION");
@@ -39,15 +36,15 @@ async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(a
 
 async fn client_list_show_rotate_and_delete(app: TestApp) {
     let created = create_client_json(&app);
-    let id = created["client_id"].as_str().unwrap().to_owned();
-    let old = TestClient { id: id.clone(), secret: created["client_secret"].as_str().unwrap().into() };
+    let old = TestClient::from_json(&created);
+    let id = old.id.clone();
 
     let list = app.oauthd(&["client", "list", "--json"]).run_ok().json();
     assert_eq!(list[0]["client_id"], id.as_str());
     assert_eq!(list[0]["scopes"], serde_json::json!(["PRODUCTION", "SANDBOX"]));
 
     let rotated = app.oauthd(&["client", "rotate-secret", &id, "--json"]).run_ok().json();
-    let new = TestClient { id: id.clone(), secret: rotated["client_secret"].as_str().unwrap().into() };
+    let new = old.with_secret(rotated["client_secret"].as_str().unwrap());
     assert_eq!(rotated["secret_version"], 2);
     assert_error(app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
         .await;
@@ -63,23 +60,15 @@ async fn client_list_show_rotate_and_delete(app: TestApp) {
 
 async fn user_create_set_password_and_delete_read_passwords_from_stdin(app: TestApp) {
     let client = app.standard_client().await;
-    let password_grant = |password: &'static str| {
-        let app = &app;
-        let client = client.clone();
-        async move {
-            app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", password)])
-                .await
-                .status()
-        }
-    };
+    let password_grant = |password: &'static str| app.password_grant(&client, "alice", password);
     let created =
         app.oauthd(&["user", "create", "--username", "alice", "--password-stdin"]).run_with_stdin("first pass word\n");
     assert!(created.success, "{}", created.stderr);
-    assert_eq!(password_grant("first pass word").await, 200);
+    assert_eq!(password_grant("first pass word").await.status(), 200);
 
     assert!(app.oauthd(&["user", "set-password", "alice", "--password-stdin"]).run_with_stdin("second\n").success);
-    assert_eq!(password_grant("first pass word").await, 400);
-    assert_eq!(password_grant("second").await, 200);
+    assert_eq!(password_grant("first pass word").await.status(), 400);
+    assert_eq!(password_grant("second").await.status(), 200);
 
     assert_eq!(app.oauthd(&["user", "list"]).run_ok().stdout.trim(), "alice");
 
@@ -87,7 +76,7 @@ async fn user_create_set_password_and_delete_read_passwords_from_stdin(app: Test
     assert!(!refused.success && refused.stderr.contains("stdin"), "an empty stdin is refused: {}", refused.stderr);
 
     app.oauthd(&["user", "delete", "alice"]).run_ok();
-    assert_eq!(password_grant("second").await, 400);
+    assert_eq!(password_grant("second").await.status(), 400);
 }
 
 async fn serve_logs_never_contain_credentials_or_tokens(app: TestApp) {

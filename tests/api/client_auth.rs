@@ -5,7 +5,9 @@ use base64::Engine;
 use oauthd::admin::clients::ClientSpec;
 use secrecy::SecretString;
 
-use crate::helpers::{assert_error, basic, form, TestApp, TestClient, SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
+use crate::helpers::{
+    assert_error, basic, form, machine_spec, TestApp, TestClient, SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET,
+};
 
 on_both_backends!(
     the_seed_literal_header_with_both_headers_in_one_authenticates,
@@ -28,15 +30,7 @@ async fn the_seed_literal_header_with_both_headers_in_one_authenticates(app: Tes
 
 async fn the_combined_header_works_with_padded_and_unpadded_base64(app: TestApp) {
     // 16 + 1 + 43 = 60 bytes would need no padding; pick an id so the credentials need some.
-    let client = app
-        .create_client(ClientSpec {
-            client_id: Some("pad-me".into()),
-            name: "padded".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let client = app.create_client(ClientSpec { client_id: Some("pad-me".into()), ..machine_spec() }).await;
     let raw = format!("{}:{}", client.id, client.secret);
     let padded = STANDARD.encode(&raw);
     let unpadded = STANDARD_NO_PAD.encode(&raw);
@@ -64,7 +58,7 @@ async fn no_credentials_is_invalid_client_with_a_basic_challenge(app: TestApp) {
 
 async fn a_wrong_secret_is_invalid_client(app: TestApp) {
     let client = app.standard_client().await;
-    let wrong = TestClient { id: client.id.clone(), secret: format!("{}x", client.secret) };
+    let wrong = client.with_secret(&format!("{}x", client.secret));
     let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
     assert!(r.headers().get("www-authenticate").is_some(), "RFC 6749 §5.2: Basic was used, so 401 with a challenge");
     let body = assert_error(r, 401, "invalid_client").await;
@@ -83,11 +77,8 @@ async fn special_characters_in_client_id_and_secret_are_form_encoded(app: TestAp
     let client = app
         .create_client(ClientSpec {
             client_id: Some("svc:billing/ops+1 %x".into()),
-            name: "special".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
             secret: Some(SecretString::from("p@ss:w0rd&=+% ~\"quoted\"".to_owned())),
-            ..ClientSpec::default()
+            ..machine_spec()
         })
         .await;
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;

@@ -73,10 +73,7 @@ mod file_variables {
                 .run();
             assert!(ran.success, "{variable}: {}", ran.stderr);
             let created = ran.json();
-            let client = TestClient {
-                id: created["client_id"].as_str().unwrap().into(),
-                secret: created["client_secret"].as_str().unwrap().into(),
-            };
+            let client = TestClient::from_json(&created);
             // Created in the test's database, where the running server finds it.
             app.client_credentials(&client, "PRODUCTION").await;
         }

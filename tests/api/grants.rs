@@ -63,14 +63,7 @@ async fn a_request_without_scope_gets_the_client_default_scopes(app: TestApp) {
 }
 
 async fn a_client_without_the_refresh_grant_gets_no_refresh_token(app: TestApp) {
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let client = app.machine_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body["access_token"].is_string());
     assert!(body.get("refresh_token").is_none(), "no refresh token in {body}");
@@ -99,12 +92,9 @@ async fn password_grant_issues_tokens_for_a_valid_user(app: TestApp) {
 async fn password_grant_refuses_a_wrong_password_and_an_unknown_user_alike(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "right").await;
-    let wrong = app
-        .post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "wrong")])
-        .await;
+    let wrong = app.password_grant(&client, "alice", "wrong").await;
     let wrong = assert_error(wrong, 400, "invalid_grant").await;
-    let unknown =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "bob"), ("password", "right")]).await;
+    let unknown = app.password_grant(&client, "bob", "right").await;
     let unknown = assert_error(unknown, 400, "invalid_grant").await;
     assert_eq!(wrong, unknown, "the answers must not tell an unknown user from a wrong password");
 }
@@ -133,17 +123,9 @@ async fn a_malformed_scope_is_invalid_scope(app: TestApp) {
 }
 
 async fn a_grant_the_client_may_not_use_is_unauthorized_client(app: TestApp) {
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let client = app.machine_client().await;
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     assert_error(r, 400, "unauthorized_client").await;
 }
 

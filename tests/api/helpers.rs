@@ -20,7 +20,7 @@ mod database;
 mod process;
 mod seed;
 
-pub use app::{assert_error, basic, form, sample, spawn_app, TestApp, TestClient};
+pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestApp, TestClient};
 pub use database::{Backend, TestDb};
 pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
 pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};

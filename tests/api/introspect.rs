@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, basic, form, TestApp, TestClient};
+use crate::helpers::{assert_error, form, TestApp};
 
 on_both_backends!(
     an_active_access_token_is_described_with_the_rfc_fields,
@@ -41,8 +41,7 @@ async fn an_active_access_token_is_described_with_the_rfc_fields(app: TestApp) {
 async fn a_password_grant_token_names_its_user(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     let body: Value = r.json().await.unwrap();
     let answer = app.introspect(&client, body["access_token"].as_str().unwrap()).await;
     assert_eq!(answer["username"], "alice");
@@ -71,7 +70,7 @@ async fn inactive_tokens_of_every_kind_answer_exactly_active_false(app: TestApp)
     assert_eq!(app.introspect(&client, &expired).await, inactive());
     let forged = format!("oat_{}", "A".repeat(49));
     for junk in ["", "unknown", &expired[..30], forged.as_str(), "eyJhbGciOiJIUzI1NiJ9.e30.x"] {
-        let r = app.post_raw("/introspect", Some(&basic(&client.id, &client.secret)), form(&[("token", junk)])).await;
+        let r = app.introspect_raw(&client, junk).await;
         if junk.is_empty() {
             assert_error(r, 400, "invalid_request").await;
         } else {
@@ -105,8 +104,7 @@ async fn unauthenticated_callers_get_invalid_client(app: TestApp) {
     let (access, _) = app.token_pair(&client).await;
     let r = app.post_raw("/introspect", None, form(&[("token", &access)])).await;
     assert_error(r, 401, "invalid_client").await;
-    let wrong = TestClient { id: client.id.clone(), secret: "nope-nope-nope".into() };
-    let r = app.post_raw("/introspect", Some(&basic(&wrong.id, &wrong.secret)), form(&[("token", &access)])).await;
+    let r = app.introspect_raw(&client.with_secret("nope-nope-nope"), &access).await;
     assert_error(r, 401, "invalid_client").await;
 }
 

@@ -2,7 +2,7 @@
 
 use oauthd::config::Settings;
 
-use crate::helpers::{sample, TestApp, TestClient};
+use crate::helpers::{sample, TestApp};
 
 on_both_backends!(
     counters_move_when_events_happen,
@@ -19,7 +19,7 @@ async fn counters_move_when_events_happen(app: TestApp) {
     app.clock.advance(11);
     app.refresh(&client, &refresh, None).await; // reuse
     app.revoke(&client, &next, None).await;
-    let wrong = TestClient { id: client.id.clone(), secret: "wrong-wrong-wrong".into() };
+    let wrong = client.with_secret("wrong-wrong-wrong");
     app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
 
     let m = app.metrics().await;

@@ -84,8 +84,7 @@ async fn refresh_tokens_for_client_credentials_can_be_turned_off(app: TestApp) {
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body.get("refresh_token").is_none());
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     let body: Value = r.json().await.unwrap();
     assert!(body["refresh_token"].is_string(), "other grants still get one");
 }
@@ -129,9 +128,7 @@ async fn user_revoke_tokens_revokes_every_token_of_that_user_only(app: TestApp) 
     let grant = |user: &'static str| {
         let (app, client) = (&app, client.clone());
         async move {
-            let r = app
-                .post_token_basic(&client, &[("grant_type", "password"), ("username", user), ("password", "pw")])
-                .await;
+            let r = app.password_grant(&client, user, "pw").await;
             r.json::<Value>().await.unwrap()["refresh_token"].as_str().unwrap().to_owned()
         }
     };

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use oauthd::admin::clients::ClientSpec;
 use oauthd::config::Settings;
 use serde_json::Value;
 
@@ -230,14 +229,7 @@ async fn a_refresh_token_of_another_client_is_invalid_grant_and_left_intact(app:
 async fn a_client_without_the_refresh_grant_is_unauthorized_client(app: TestApp) {
     let owner = app.standard_client().await;
     let (_, refresh) = app.token_pair(&owner).await;
-    let machine = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let machine = app.machine_client().await;
     assert_error(app.refresh(&machine, &refresh, None).await, 400, "unauthorized_client").await;
 }
 

@@ -1,6 +1,6 @@
 //! POST /revoke (RFC 7009) and `oauthd token revoke`.
 
-use crate::helpers::{assert_error, basic, form, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, form, TestApp};
 
 on_both_backends!(
     revoking_an_access_token_answers_200_empty_and_revokes_only_it,
@@ -78,7 +78,7 @@ async fn missing_token_and_bad_credentials_are_refused(app: TestApp) {
     let (access, _) = app.token_pair(&client).await;
     let r = app.post_raw("/revoke", Some(&basic(&client.id, &client.secret)), String::new()).await;
     assert_error(r, 400, "invalid_request").await;
-    let wrong = TestClient { id: client.id.clone(), secret: "wrong-secret-value".into() };
+    let wrong = client.with_secret("wrong-secret-value");
     let r = app.revoke(&wrong, &access, None).await;
     assert!(r.headers().get("www-authenticate").is_some());
     assert_error(r, 401, "invalid_client").await;

@@ -5,7 +5,7 @@ use oauthd::admin::clients::{self, ClientSpec};
 use oauthd::config::Settings;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{assert_error, TestApp, TestClient};
+use crate::helpers::{assert_error, machine_spec, TestApp, TestClient};
 
 on_both_backends!(
     repeated_authentication_with_the_same_secret_keeps_working,
@@ -80,11 +80,8 @@ async fn deleting_a_client_makes_its_cached_credentials_fail(app: TestApp) {
 async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(app: TestApp) {
     let spec = |secret: &str| ClientSpec {
         client_id: Some("reborn".into()),
-        name: "reborn".into(),
-        grant_types: vec!["client_credentials".into()],
-        scopes: vec!["PRODUCTION".into()],
         secret: Some(SecretString::from(secret.to_owned())),
-        ..ClientSpec::default()
+        ..machine_spec()
     };
     let old = app.create_client(spec("the-first-secret-value")).await;
     assert_eq!(client_credentials_status(&app, &old).await, 200);

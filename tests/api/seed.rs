@@ -93,12 +93,7 @@ async fn a_database_dump_holds_no_usable_token(app: TestApp) {
     // A rotation leaves a sealed replay response in the database.
     let (a2, r2, _) = app.refresh_ok(&client, &r).await;
     tokens.extend([a2, r2]);
-    let body: Value = app
-        .post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.password_grant(&client, "alice", "pw").await.json().await.unwrap();
     tokens.extend(["access_token", "refresh_token"].map(|k| body[k].as_str().unwrap().to_owned()));
 
     let dump: Vec<u8> = match app.backend {

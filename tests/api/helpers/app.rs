@@ -40,9 +40,25 @@ pub struct TestClient {
 }
 
 impl TestClient {
+    /// The credentials `oauthd client create --json` printed.
+    pub fn from_json(created: &Value) -> TestClient {
+        let field = |key: &str| created[key].as_str().unwrap_or_else(|| panic!("{key} in {created}")).to_owned();
+        TestClient { id: field("client_id"), secret: field("client_secret") }
+    }
+
     /// The same client id presenting `secret` (a wrong one, or one rotated in).
     pub fn with_secret(&self, secret: &str) -> TestClient {
         TestClient { id: self.id.clone(), secret: secret.to_owned() }
+    }
+}
+
+/// What [`TestApp::machine_client`] creates: the client_credentials grant only, scope PRODUCTION.
+pub fn machine_spec() -> ClientSpec {
+    ClientSpec {
+        name: "machine".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["PRODUCTION".into()],
+        ..ClientSpec::default()
     }
 }
 
@@ -150,8 +166,20 @@ impl TestApp {
         .await
     }
 
+    /// A client allowed the client_credentials grant only, with scope PRODUCTION: it gets no
+    /// refresh token. [`machine_spec`] with other fields.
+    pub async fn machine_client(&self) -> TestClient {
+        self.create_client(machine_spec()).await
+    }
+
     pub async fn create_user(&self, username: &str, password: &str) {
         users::create(&self.auth, username, &SecretString::from(password.to_owned())).await.expect("user created");
+    }
+
+    /// A password grant for `client`, with the default scopes.
+    pub async fn password_grant(&self, client: &TestClient, username: &str, password: &str) -> reqwest::Response {
+        self.post_token_basic(client, &[("grant_type", "password"), ("username", username), ("password", password)])
+            .await
     }
 
     /// A client_credentials grant for `client`, returning the JSON answer (asserting 200).
@@ -193,10 +221,15 @@ impl TestApp {
         self.post_raw("/revoke", Some(&basic(&client.id, &client.secret)), form(&pairs)).await
     }
 
+    /// Introspects `token` as `caller` (Basic), returning the JSON answer (asserting 200).
     pub async fn introspect(&self, caller: &TestClient, token: &str) -> Value {
-        let r = self.post_raw("/introspect", Some(&basic(&caller.id, &caller.secret)), form(&[("token", token)])).await;
+        let r = self.introspect_raw(caller, token).await;
         assert_eq!(r.status(), 200, "introspection answers 200");
         r.json().await.expect("json")
+    }
+
+    pub async fn introspect_raw(&self, caller: &TestClient, token: &str) -> reqwest::Response {
+        self.post_raw("/introspect", Some(&basic(&caller.id, &caller.secret)), form(&[("token", token)])).await
     }
 
     /// A client marked as a resource server (may introspect any token).
