@@ -5,6 +5,14 @@
 //! Without a reachable PostgreSQL the PostgreSQL half is skipped with one line saying so, unless
 //! TEST_POSTGRES=require, which makes it a failure (as .ci/run does).
 //!
+//! A new test is an `async fn a_sentence_saying_what_holds(app: TestApp)` in the file of its
+//! endpoint or concern, listed in that file's `on_both_backends!` (main.rs shows the forms), that
+//! talks to the app through the helpers here: `app.standard_client()`,
+//! `app.post_token_basic(&client, &[…])`, `app.refresh(…)`, `assert_error(r, 400, "invalid_grant")`,
+//! `app.oauthd(&["client", "list"]).run_ok()`. A test for one backend only, or whose settings hold
+//! a value known at run time, is a plain `#[tokio::test]` calling [`spawn_app`] (or [`run_on`],
+//! to keep the PostgreSQL skip).
+//!
 //! - `database`: [`Backend`] and [`TestDb`], the fresh database.
 //! - `app`: [`TestApp`], oauthd spawned in-process on port 0, and its HTTP helpers.
 //! - `process`: the real `oauthd` binary as a child process ([`oauthd`], `app.oauthd(…)`,

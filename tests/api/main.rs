@@ -10,16 +10,19 @@
 ///
 /// ```ignore
 /// on_both_backends!(
-///     a_refresh_rotates_the_token,               // the default settings
-///     a_strict_window_refuses_replays with strict_replay_window, // settings changed first
+///     a_refresh_rotates_the_token,
+///     a_strict_window_refuses_a_replay with no_replay_window,
 /// );
 ///
+/// // The test settings (helpers::test_settings).
 /// async fn a_refresh_rotates_the_token(app: TestApp) { … }
 ///
-/// /// `fn(&mut Settings)`, defined in the same module.
-/// fn strict_replay_window(s: &mut Settings) {
+/// // A fn(&mut Settings) in the same module changes them before the app starts.
+/// fn no_replay_window(s: &mut Settings) {
 ///     s.tokens.replay_window_secs = 0;
 /// }
+///
+/// async fn a_strict_window_refuses_a_replay(app: TestApp) { … }
 /// ```
 ///
 /// When PostgreSQL is unreachable the `postgres` test passes without running, after one line

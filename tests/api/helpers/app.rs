@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::database::{Backend, TestDb};
 
-#[allow(dead_code)]
+/// oauthd running in-process on port 0, on a database of its own that goes when it is dropped.
 pub struct TestApp {
     pub backend: Backend,
     pub address: String,
