@@ -8,7 +8,7 @@ use oauthd::admin::clients::{self, ClientChanges, ClientSpec};
 use oauthd::admin::tokens;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{assert_error, basic, form, sample, spawn_app, Backend, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, form, sample, TestApp, TestClient};
 
 on_both_backends!(
     every_endpoint_refuses_a_cached_secret_once_it_was_rotated,
@@ -43,8 +43,7 @@ async fn assert_refused_everywhere(app: &TestApp, client: &TestClient, access: &
     assert_error(app.revoke(client, refresh, None).await, 401, "invalid_client").await;
 }
 
-async fn every_endpoint_refuses_a_cached_secret_once_it_was_rotated(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn every_endpoint_refuses_a_cached_secret_once_it_was_rotated(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = warm(&app, &client).await;
     let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
@@ -59,8 +58,7 @@ async fn every_endpoint_refuses_a_cached_secret_once_it_was_rotated(backend: Bac
     assert_refused_everywhere(&app, &client, &access, &refresh).await;
 }
 
-async fn every_endpoint_refuses_a_cached_client_once_it_was_disabled(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn every_endpoint_refuses_a_cached_client_once_it_was_disabled(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = warm(&app, &client).await;
     clients::set_disabled(&app.auth, &client.id, true).await.unwrap();
@@ -72,8 +70,7 @@ async fn every_endpoint_refuses_a_cached_client_once_it_was_disabled(backend: Ba
     assert_eq!(app.introspect(&client, &access).await["active"], false, "disabling revoked its tokens");
 }
 
-async fn a_policy_change_applies_at_once_to_a_client_whose_secret_is_cached(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_policy_change_applies_at_once_to_a_client_whose_secret_is_cached(app: TestApp) {
     let client = app.standard_client().await;
     warm(&app, &client).await;
 
@@ -92,8 +89,7 @@ async fn a_policy_change_applies_at_once_to_a_client_whose_secret_is_cached(back
     assert_error(r, 400, "unauthorized_client").await;
 }
 
-async fn a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_every_endpoint(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_every_endpoint(app: TestApp) {
     let spec = |secret: &str| ClientSpec {
         client_id: Some("reborn".into()),
         name: "reborn".into(),
@@ -122,8 +118,7 @@ async fn a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_e
     app.refresh_ok(&new, &refresh).await;
 }
 
-async fn bad_requests_from_a_cached_client_get_the_usual_answers_counted_once(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn bad_requests_from_a_cached_client_get_the_usual_answers_counted_once(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = warm(&app, &client).await;
     let damaged = format!("{}x", &access[..access.len() - 1]);

@@ -2,35 +2,43 @@
 //! refresh tokens while their family can still be attacked). Families are built over HTTP, the
 //! manual clock is moved, and a pass is run by hand (the background loop is off in these tests).
 
-use std::process::Command;
-
-use oauthd::admin::clients::ClientSpec;
+use oauthd::config::Settings;
 use oauthd::janitor::{run_once, CleanupReport};
-use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app_with, Backend, TestApp};
+use crate::helpers::{assert_error, Run, TestApp};
 
 on_both_backends!(
-    expired_access_tokens_go_after_the_retention_and_live_tokens_stay,
-    a_rotated_refresh_token_of_a_live_family_is_kept_and_its_reuse_still_revokes_the_family,
-    a_revoked_family_goes_whole_after_the_retention_and_not_before,
-    an_exhausted_family_goes_whole_with_its_rotated_tokens_after_the_retention,
-    a_family_past_its_absolute_end_goes_with_its_rotated_tokens,
-    a_grant_without_a_refresh_token_leaves_no_empty_family_behind,
-    a_pass_with_batch_size_two_deletes_everything_in_several_batches,
-    oauthd_cleanup_runs_one_pass_and_prints_its_report,
+    expired_access_tokens_go_after_the_retention_and_live_tokens_stay with janitor_by_hand,
+    a_rotated_refresh_token_of_a_live_family_is_kept_and_its_reuse_still_revokes_the_family with janitor_by_hand,
+    a_revoked_family_goes_whole_after_the_retention_and_not_before with janitor_by_hand,
+    an_exhausted_family_goes_whole_with_its_rotated_tokens_after_the_retention with janitor_by_hand,
+    a_family_past_its_absolute_end_goes_with_its_rotated_tokens with families_end_after_300_seconds,
+    a_grant_without_a_refresh_token_leaves_no_empty_family_behind with janitor_by_hand,
+    a_pass_with_batch_size_two_deletes_everything_in_several_batches with no_retention_and_batches_of_two,
+    oauthd_cleanup_runs_one_pass_and_prints_its_report with janitor_by_hand,
 );
 
-/// Access tokens live 60 s, refresh tokens 1000 s, dead rows are kept 100 s; strict rotation.
-async fn spawn(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |s| {
-        s.tokens.access_lifetime_secs = 60;
-        s.tokens.refresh_lifetime_secs = 1000;
-        s.tokens.replay_window_secs = 0;
-        s.janitor.enabled = false;
-        s.janitor.retention_secs = 100;
-    })
-    .await
+/// Access tokens live 60 s, refresh tokens 1000 s, dead rows are kept 100 s; strict rotation;
+/// no background janitor.
+fn janitor_by_hand(s: &mut Settings) {
+    s.tokens.access_lifetime_secs = 60;
+    s.tokens.refresh_lifetime_secs = 1000;
+    s.tokens.replay_window_secs = 0;
+    s.janitor.enabled = false;
+    s.janitor.retention_secs = 100;
+}
+
+/// [`janitor_by_hand`], and a family ends 300 s after its first grant.
+fn families_end_after_300_seconds(s: &mut Settings) {
+    janitor_by_hand(s);
+    s.tokens.family_lifetime_secs = 300;
+}
+
+/// [`janitor_by_hand`], but dead rows go at once, two to a statement.
+fn no_retention_and_batches_of_two(s: &mut Settings) {
+    janitor_by_hand(s);
+    s.janitor.retention_secs = 0;
+    s.janitor.batch_size = 2;
 }
 
 async fn pass(app: &TestApp) -> CleanupReport {
@@ -46,10 +54,7 @@ fn counts(report: &CleanupReport) -> (u64, u64, u64) {
     (report.access_tokens, report.refresh_tokens, report.families)
 }
 
-async fn expired_access_tokens_go_after_the_retention_and_live_tokens_stay(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
+async fn expired_access_tokens_go_after_the_retention_and_live_tokens_stay(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     app.clock.advance(61);
@@ -65,10 +70,7 @@ async fn expired_access_tokens_go_after_the_retention_and_live_tokens_stay(backe
     app.refresh_ok(&client, &refresh).await;
 }
 
-async fn a_rotated_refresh_token_of_a_live_family_is_kept_and_its_reuse_still_revokes_the_family(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
+async fn a_rotated_refresh_token_of_a_live_family_is_kept_and_its_reuse_still_revokes_the_family(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     app.clock.advance(500);
@@ -98,10 +100,7 @@ async fn a_rotated_refresh_token_of_a_live_family_is_kept_and_its_reuse_still_re
     }
 }
 
-async fn a_revoked_family_goes_whole_after_the_retention_and_not_before(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
+async fn a_revoked_family_goes_whole_after_the_retention_and_not_before(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     let (access, second, _) = app.refresh_ok(&client, &first).await;
@@ -122,10 +121,7 @@ async fn a_revoked_family_goes_whole_after_the_retention_and_not_before(backend:
     assert!(app.is_active(&other_refresh).await);
 }
 
-async fn an_exhausted_family_goes_whole_with_its_rotated_tokens_after_the_retention(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
+async fn an_exhausted_family_goes_whole_with_its_rotated_tokens_after_the_retention(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     app.clock.advance(10);
@@ -143,19 +139,7 @@ async fn an_exhausted_family_goes_whole_with_its_rotated_tokens_after_the_retent
     assert_eq!(counts(&pass(&app).await), (0, 0, 0), "nothing left");
 }
 
-async fn a_family_past_its_absolute_end_goes_with_its_rotated_tokens(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.tokens.access_lifetime_secs = 60;
-        s.tokens.refresh_lifetime_secs = 1000;
-        s.tokens.family_lifetime_secs = 300;
-        s.tokens.replay_window_secs = 0;
-        s.janitor.enabled = false;
-        s.janitor.retention_secs = 100;
-    })
-    .await
-    else {
-        return;
-    };
+async fn a_family_past_its_absolute_end_goes_with_its_rotated_tokens(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     app.clock.advance(250);
@@ -172,18 +156,8 @@ async fn a_family_past_its_absolute_end_goes_with_its_rotated_tokens(backend: Ba
     }
 }
 
-async fn a_grant_without_a_refresh_token_leaves_no_empty_family_behind(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+async fn a_grant_without_a_refresh_token_leaves_no_empty_family_behind(app: TestApp) {
+    let client = app.machine_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body.get("refresh_token").is_none());
     let access = body["access_token"].as_str().unwrap().to_owned();
@@ -193,19 +167,7 @@ async fn a_grant_without_a_refresh_token_leaves_no_empty_family_behind(backend: 
     assert!(!is_stored(&app, &access).await);
 }
 
-async fn a_pass_with_batch_size_two_deletes_everything_in_several_batches(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.tokens.access_lifetime_secs = 60;
-        s.tokens.refresh_lifetime_secs = 1000;
-        s.tokens.replay_window_secs = 0;
-        s.janitor.enabled = false;
-        s.janitor.retention_secs = 0;
-        s.janitor.batch_size = 2;
-    })
-    .await
-    else {
-        return;
-    };
+async fn a_pass_with_batch_size_two_deletes_everything_in_several_batches(app: TestApp) {
     let client = app.standard_client().await;
     let mut all = Vec::new();
     for _ in 0..3 {
@@ -230,10 +192,7 @@ async fn a_pass_with_batch_size_two_deletes_everything_in_several_batches(backen
     assert_eq!(counts(&pass(&app).await), (0, 0, 0));
 }
 
-async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(backend: Backend) {
-    let Some(app) = spawn(backend).await else {
-        return;
-    };
+async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(app: TestApp) {
     let client = app.standard_client().await;
     // The binary reads the system clock: issue a grant a day in the past.
     app.clock.advance(-86_400);
@@ -241,14 +200,7 @@ async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(backend: Backend) {
     app.clock.advance(86_400);
     let (live, _) = app.token_pair(&client).await;
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("OAUTHD_JANITOR__RETENTION_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .args(["cleanup", "--json"]);
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = app.oauthd(&["cleanup", "--json"]).env("OAUTHD_JANITOR__RETENTION_SECS", "0").run_ok().json();
     assert_eq!(report["access_tokens"], 1, "{report}");
     assert_eq!(report["refresh_tokens"], 1, "{report}");
     assert_eq!(report["families"], 1, "{report}");
@@ -256,10 +208,6 @@ async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(backend: Backend) {
     assert!(!is_stored(&app, &access).await && !is_stored(&app, &refresh).await);
     assert!(app.is_active(&live).await);
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url).env("RUST_LOG", "warn").arg("cleanup");
-    let out = cmd.output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = app.oauthd(&["cleanup"]).run_ok().stdout;
     assert!(text.contains("access tokens deleted:"), "{text}");
 }

@@ -1,13 +1,11 @@
 //! The operator CLI, run as the real binary against the test's database, and the served process's
 //! logs (which must never hold a secret, password, token or Authorization header).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{assert_error, basic, spawn_app, Backend, Served, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, Run, TestApp, TestClient};
 
 on_both_backends!(
     client_create_prints_credentials_once_that_work_at_the_token_endpoint,
@@ -16,85 +14,37 @@ on_both_backends!(
     serve_logs_never_contain_credentials_or_tokens,
 );
 
-fn oauthd(app: &TestApp) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.env("OAUTHD_DATABASE__URL", &app.database_url).env("RUST_LOG", "warn");
-    cmd
-}
-
-fn run(mut cmd: Command, stdin: Option<&str>) -> (bool, String, String) {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn oauthd");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    } else {
-        drop(child.stdin.take());
-    }
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
-
 fn create_client_json(app: &TestApp) -> Value {
-    let mut cmd = oauthd(app);
-    cmd.args([
-        "client",
-        "create",
-        "--name",
-        "billing",
-        "--grant-type",
-        "client_credentials",
-        "--grant-type",
-        "password",
-    ]);
-    cmd.args(["--grant-type", "refresh_token", "--scope", "PRODUCTION", "--scope", "SANDBOX", "--json"]);
-    let (ok, out, err) = run(cmd, None);
-    assert!(ok, "client create failed: {err}");
-    serde_json::from_str(&out).expect("JSON output")
+    app.oauthd(&["client", "create", "--name", "billing"])
+        .args(["--grant-type", "client_credentials", "--grant-type", "password", "--grant-type", "refresh_token"])
+        .args(["--scope", "PRODUCTION", "--scope", "SANDBOX", "--json"])
+        .run_ok()
+        .json()
 }
 
-async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_create_prints_credentials_once_that_work_at_the_token_endpoint(app: TestApp) {
     let created = create_client_json(&app);
-    let client = TestClient {
-        id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().unwrap().into(),
-    };
+    let client = TestClient::from_json(&created);
     assert!(client.secret.len() >= 43, "at least 256 bits");
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert_eq!(body["scope"], "PRODUCTION");
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["client", "show", &client.id, "--json"]);
-    let (ok, out, _) = run(cmd, None);
-    assert!(ok);
+    let out = app.oauthd(&["client", "show", &client.id, "--json"]).run_ok().stdout;
     assert!(!out.contains(&client.secret), "the secret is shown only once");
     assert!(!out.contains("argon2"), "not even its hash");
 }
 
-async fn client_list_show_rotate_and_delete(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_list_show_rotate_and_delete(app: TestApp) {
     let created = create_client_json(&app);
-    let id = created["client_id"].as_str().unwrap().to_owned();
-    let old = TestClient { id: id.clone(), secret: created["client_secret"].as_str().unwrap().into() };
+    let old = TestClient::from_json(&created);
+    let id = old.id.clone();
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["client", "list", "--json"]);
-    let (ok, out, _) = run(cmd, None);
-    assert!(ok);
-    let list: Value = serde_json::from_str(&out).unwrap();
+    let list = app.oauthd(&["client", "list", "--json"]).run_ok().json();
     assert_eq!(list[0]["client_id"], id.as_str());
     assert_eq!(list[0]["scopes"], serde_json::json!(["PRODUCTION", "SANDBOX"]));
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["client", "rotate-secret", &id, "--json"]);
-    let (ok, out, _) = run(cmd, None);
-    assert!(ok);
-    let rotated: Value = serde_json::from_str(&out).unwrap();
-    let new = TestClient { id: id.clone(), secret: rotated["client_secret"].as_str().unwrap().into() };
+    let rotated = app.oauthd(&["client", "rotate-secret", &id, "--json"]).run_ok().json();
+    let new = old.with_secret(rotated["client_secret"].as_str().unwrap());
     assert_eq!(rotated["secret_version"], 2);
     app.await_client_change(&id).await;
     assert_error(app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
@@ -102,68 +52,40 @@ async fn client_list_show_rotate_and_delete(backend: Backend) {
     let token = app.client_credentials(&new, "PRODUCTION").await;
     assert!(token["access_token"].is_string());
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["client", "delete", &id]);
-    assert!(run(cmd, None).0);
+    app.oauthd(&["client", "delete", &id]).run_ok();
     app.await_client_change(&id).await;
     assert_error(app.post_token_basic(&new, &[("grant_type", "client_credentials")]).await, 401, "invalid_client")
         .await;
-    let mut cmd = oauthd(&app);
-    cmd.args(["client", "show", &id]);
-    let (ok, _, err) = run(cmd, None);
-    assert!(!ok && err.contains("not found"), "{err}");
+    let shown = app.oauthd(&["client", "show", &id]).run();
+    assert!(!shown.success && shown.stderr.contains("not found"), "{}", shown.stderr);
 }
 
-async fn user_create_set_password_and_delete_read_passwords_from_stdin(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn user_create_set_password_and_delete_read_passwords_from_stdin(app: TestApp) {
     let client = app.standard_client().await;
-    let password_grant = |password: &'static str| {
-        let app = &app;
-        let client = client.clone();
-        async move {
-            app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", password)])
-                .await
-                .status()
-        }
-    };
-    let mut cmd = oauthd(&app);
-    cmd.args(["user", "create", "--username", "alice", "--password-stdin"]);
-    let (ok, _, err) = run(cmd, Some("first pass word\n"));
-    assert!(ok, "{err}");
-    assert_eq!(password_grant("first pass word").await, 200);
+    let password_grant = |password: &'static str| app.password_grant(&client, "alice", password);
+    let created =
+        app.oauthd(&["user", "create", "--username", "alice", "--password-stdin"]).run_with_stdin("first pass word\n");
+    assert!(created.success, "{}", created.stderr);
+    assert_eq!(password_grant("first pass word").await.status(), 200);
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["user", "set-password", "alice", "--password-stdin"]);
-    assert!(run(cmd, Some("second\n")).0);
-    assert_eq!(password_grant("first pass word").await, 400);
-    assert_eq!(password_grant("second").await, 200);
+    assert!(app.oauthd(&["user", "set-password", "alice", "--password-stdin"]).run_with_stdin("second\n").success);
+    assert_eq!(password_grant("first pass word").await.status(), 400);
+    assert_eq!(password_grant("second").await.status(), 200);
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["user", "list"]);
-    let (_, out, _) = run(cmd, None);
-    assert_eq!(out.trim(), "alice");
+    assert_eq!(app.oauthd(&["user", "list"]).run_ok().stdout.trim(), "alice");
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["user", "create", "--username", "bob", "--password-stdin"]);
-    let (ok, _, err) = run(cmd, Some(""));
-    assert!(!ok && err.contains("stdin"), "an empty stdin is refused: {err}");
+    let refused = app.oauthd(&["user", "create", "--username", "bob", "--password-stdin"]).run_with_stdin("");
+    assert!(!refused.success && refused.stderr.contains("stdin"), "an empty stdin is refused: {}", refused.stderr);
 
-    let mut cmd = oauthd(&app);
-    cmd.args(["user", "delete", "alice"]);
-    assert!(run(cmd, None).0);
-    assert_eq!(password_grant("second").await, 400);
+    app.oauthd(&["user", "delete", "alice"]).run_ok();
+    assert_eq!(password_grant("second").await.status(), 400);
 }
 
-async fn serve_logs_never_contain_credentials_or_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn serve_logs_never_contain_credentials_or_tokens(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "hunter2-password").await;
     // The most verbose logging there is: nothing secret may appear even at trace level.
-    let served = Served::start(&[("OAUTHD_DATABASE__URL", &app.database_url), ("RUST_LOG", "trace")]);
+    let served = app.serve(&[("RUST_LOG", "trace")]);
     let post_to = |path: &'static str, auth: String, body: String| {
         let http = app.http.clone();
         let url = format!("http://{}{path}", served.address);

@@ -5,58 +5,32 @@ use base64::Engine;
 use oauthd::admin::clients::ClientSpec;
 use secrecy::SecretString;
 
-use crate::helpers::{assert_error, basic, form, spawn_app, Backend, TestApp, TestClient};
+use crate::helpers::{
+    assert_error, basic, form, machine_spec, TestApp, TestClient, SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET,
+};
 
 on_both_backends!(
     the_seed_literal_header_with_both_headers_in_one_authenticates,
     the_combined_header_works_with_padded_and_unpadded_base64,
-    client_secret_post_authenticates,
     basic_and_client_secret_post_together_are_invalid_request,
     no_credentials_is_invalid_client_with_a_basic_challenge,
     a_wrong_secret_is_invalid_client,
     an_unknown_client_is_invalid_client,
     special_characters_in_client_id_and_secret_are_form_encoded,
     malformed_basic_credentials_are_invalid_client,
-    a_rotated_secret_stops_working_at_once,
 );
 
-/// The seed's literal client: the Basic value `SVpz…YQ==` in its curl decodes to this id and secret.
-async fn seed_client(app: &TestApp) -> TestClient {
-    app.create_client(ClientSpec {
-        client_id: Some("IZsIi6HDbB5e8VKdZAnUi_fZ3f8a".into()),
-        name: "seed".into(),
-        grant_types: vec!["client_credentials".into(), "refresh_token".into()],
-        scopes: vec!["PRODUCTION".into()],
-        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
-        ..ClientSpec::default()
-    })
-    .await
-}
-
-async fn the_seed_literal_header_with_both_headers_in_one_authenticates(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    seed_client(&app).await;
-    let header = "Basic SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh, Content-Type: application/x-www-form-urlencoded";
-    let r = app.post_raw("/token", Some(header), "grant_type=client_credentials&scope=PRODUCTION".into()).await;
+async fn the_seed_literal_header_with_both_headers_in_one_authenticates(app: TestApp) {
+    assert_eq!(basic(SEED_CLIENT_ID, SEED_CLIENT_SECRET), format!("Basic {SEED_BASIC}"), "the seed's credentials");
+    app.seed_client().await;
+    let header = format!("Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
+    let r = app.post_raw("/token", Some(&header), "grant_type=client_credentials&scope=PRODUCTION".into()).await;
     assert_eq!(r.status(), 200);
 }
 
-async fn the_combined_header_works_with_padded_and_unpadded_base64(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn the_combined_header_works_with_padded_and_unpadded_base64(app: TestApp) {
     // 16 + 1 + 43 = 60 bytes would need no padding; pick an id so the credentials need some.
-    let client = app
-        .create_client(ClientSpec {
-            client_id: Some("pad-me".into()),
-            name: "padded".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let client = app.create_client(ClientSpec { client_id: Some("pad-me".into()), ..machine_spec() }).await;
     let raw = format!("{}:{}", client.id, client.secret);
     let padded = STANDARD.encode(&raw);
     let unpadded = STANDARD_NO_PAD.encode(&raw);
@@ -68,19 +42,7 @@ async fn the_combined_header_works_with_padded_and_unpadded_base64(backend: Back
     }
 }
 
-async fn client_secret_post_authenticates(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let client = app.standard_client().await;
-    let r = app.post_token_post(&client, &[("grant_type", "client_credentials")]).await;
-    assert_eq!(r.status(), 200);
-}
-
-async fn basic_and_client_secret_post_together_are_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn basic_and_client_secret_post_together_are_invalid_request(app: TestApp) {
     let client = app.standard_client().await;
     let body =
         form(&[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", &client.secret)]);
@@ -88,21 +50,15 @@ async fn basic_and_client_secret_post_together_are_invalid_request(backend: Back
     assert_error(r, 400, "invalid_request").await;
 }
 
-async fn no_credentials_is_invalid_client_with_a_basic_challenge(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn no_credentials_is_invalid_client_with_a_basic_challenge(app: TestApp) {
     let r = app.post_raw("/token", None, "grant_type=client_credentials".into()).await;
     assert!(r.headers().get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Basic")));
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn a_wrong_secret_is_invalid_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_wrong_secret_is_invalid_client(app: TestApp) {
     let client = app.standard_client().await;
-    let wrong = TestClient { id: client.id.clone(), secret: format!("{}x", client.secret) };
+    let wrong = client.with_secret(&format!("{}x", client.secret));
     let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
     assert!(r.headers().get("www-authenticate").is_some(), "RFC 6749 §5.2: Basic was used, so 401 with a challenge");
     let body = assert_error(r, 401, "invalid_client").await;
@@ -111,27 +67,18 @@ async fn a_wrong_secret_is_invalid_client(backend: Backend) {
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn an_unknown_client_is_invalid_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn an_unknown_client_is_invalid_client(app: TestApp) {
     let ghost = TestClient { id: "ghost".into(), secret: "whatever-secret-value".into() };
     let r = app.post_token_basic(&ghost, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn special_characters_in_client_id_and_secret_are_form_encoded(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn special_characters_in_client_id_and_secret_are_form_encoded(app: TestApp) {
     let client = app
         .create_client(ClientSpec {
             client_id: Some("svc:billing/ops+1 %x".into()),
-            name: "special".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
             secret: Some(SecretString::from("p@ss:w0rd&=+% ~\"quoted\"".to_owned())),
-            ..ClientSpec::default()
+            ..machine_spec()
         })
         .await;
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
@@ -140,10 +87,7 @@ async fn special_characters_in_client_id_and_secret_are_form_encoded(backend: Ba
     assert_eq!(r.status(), 200, "client_secret_post");
 }
 
-async fn malformed_basic_credentials_are_invalid_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn malformed_basic_credentials_are_invalid_client(app: TestApp) {
     for header in [
         "Basic !!!not-base64!!!",
         "Basic",
@@ -154,18 +98,4 @@ async fn malformed_basic_credentials_are_invalid_client(backend: Backend) {
         let r = app.post_raw("/token", Some(header), "grant_type=client_credentials".into()).await;
         assert_error(r, 401, "invalid_client").await;
     }
-}
-
-async fn a_rotated_secret_stops_working_at_once(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let client = app.standard_client().await;
-    let new_secret = oauthd::admin::clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
-    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
-    assert_error(r, 401, "invalid_client").await;
-    let rotated =
-        TestClient { id: client.id.clone(), secret: secrecy::ExposeSecret::expose_secret(&new_secret).to_owned() };
-    let r = app.post_token_basic(&rotated, &[("grant_type", "client_credentials")]).await;
-    assert_eq!(r.status(), 200);
 }

@@ -1,16 +1,12 @@
 //! Configuration errors name the setting and never print secrets.
 
-use std::process::Command;
+use crate::helpers::{oauthd, Run};
 
+/// `oauthd ARGS migrate` in an empty directory with `envs` set: (exited 0, stderr).
 fn migrate_with(envs: &[(&str, &str)], args: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.current_dir(dir.path()).args(args).arg("migrate");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let ran = oauthd(args).arg("migrate").current_dir(dir.path()).envs(envs.iter().copied()).run();
+    (ran.success, ran.stderr)
 }
 
 #[test]
@@ -55,44 +51,29 @@ fn the_documented_config_file_loads_and_equals_the_defaults() {
 #[test]
 fn migrate_creates_the_default_sqlite_database_under_data() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_oauthd")).current_dir(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    oauthd(&["migrate"]).current_dir(dir.path()).run_ok();
     assert!(dir.path().join("data/oauthd.db").is_file());
 }
 
 mod file_variables {
     //! `*_FILE` variables read a setting's value from a file, as container secrets are mounted.
 
-    use std::process::Command;
-
-    use serde_json::Value;
-
-    use crate::helpers::{spawn_app, Backend, TestClient};
+    use crate::helpers::{oauthd, Run, TestApp, TestClient};
 
     on_both_backends!(database_url_file_reads_the_url_from_a_secret_file);
 
-    async fn database_url_file_reads_the_url_from_a_secret_file(backend: Backend) {
-        let Some(app) = spawn_app(backend).await else {
-            return;
-        };
+    async fn database_url_file_reads_the_url_from_a_secret_file(app: TestApp) {
         let secrets = tempfile::tempdir().unwrap();
         let path = secrets.path().join("database_url");
         std::fs::write(&path, format!("{}\n", app.database_url)).unwrap();
         for variable in ["DATABASE_URL_FILE", "OAUTHD_DATABASE__URL_FILE"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_oauthd"))
-                .args(["client", "create", "--name", "from-file", "--json"])
+            let ran = oauthd(&["client", "create", "--name", "from-file", "--json"])
                 .args(["--grant-type", "client_credentials", "--scope", "PRODUCTION"])
-                .env_remove("DATABASE_URL")
-                .env_remove("OAUTHD_DATABASE__URL")
                 .env(variable, &path)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{variable}: {}", String::from_utf8_lossy(&out.stderr));
-            let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let client = TestClient {
-                id: created["client_id"].as_str().unwrap().into(),
-                secret: created["client_secret"].as_str().unwrap().into(),
-            };
+                .run();
+            assert!(ran.success, "{variable}: {}", ran.stderr);
+            let created = ran.json();
+            let client = TestClient::from_json(&created);
             // Created in the test's database, where the running server finds it.
             app.client_credentials(&client, "PRODUCTION").await;
         }

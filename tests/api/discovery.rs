@@ -1,21 +1,19 @@
 //! GET /.well-known/oauth-authorization-server (RFC 8414), the /docs it advertises, and the
 //! configuration rules for the issuer.
 
+use oauthd::config::Settings;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend};
+use crate::helpers::TestApp;
 
-on_both_backends!(
-    metadata_reflects_the_config_and_every_advertised_endpoint_answers,
-    docs_serve_the_client_guide_and_nothing_internal,
-);
+on_both_backends!(metadata_reflects_the_config_and_every_advertised_endpoint_answers with two_scopes_supported);
+on_both_backends!(docs_serve_the_client_guide_and_nothing_internal);
 
-async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(backend: Backend) {
-    let Some(app) =
-        spawn_app_with(backend, |s| s.server.scopes_supported = vec!["PRODUCTION".into(), "SANDBOX".into()]).await
-    else {
-        return;
-    };
+fn two_scopes_supported(s: &mut Settings) {
+    s.server.scopes_supported = vec!["PRODUCTION".into(), "SANDBOX".into()];
+}
+
+async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(app: TestApp) {
     let r = app.http.get(app.url("/.well-known/oauth-authorization-server")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let m: Value = r.json().await.unwrap();
@@ -44,10 +42,7 @@ async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(back
 
 /// /docs is public: it is written for client developers and must not leak the project's insides —
 /// source paths, commits, the seed's example credentials, benchmark figures.
-async fn docs_serve_the_client_guide_and_nothing_internal(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn docs_serve_the_client_guide_and_nothing_internal(app: TestApp) {
     let r = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();

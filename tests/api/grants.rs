@@ -1,9 +1,10 @@
 //! The password and client_credentials grants (RFC 6749 §4.3, §4.4, §5.1, §5.2).
 
 use oauthd::admin::clients::ClientSpec;
+use oauthd::config::Settings;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{assert_error, TestApp};
 
 on_both_backends!(
     client_credentials_grant_answers_a_bearer_token_and_a_refresh_token,
@@ -18,14 +19,11 @@ on_both_backends!(
     a_grant_the_client_may_not_use_is_unauthorized_client,
     an_unknown_grant_type_is_unsupported_grant_type,
     a_missing_grant_type_is_invalid_request,
-    access_token_lifetime_comes_from_config,
+    access_token_lifetime_comes_from_config with access_tokens_live_120_seconds,
     each_grant_issues_distinct_well_formed_tokens,
 );
 
-async fn client_credentials_grant_answers_a_bearer_token_and_a_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_credentials_grant_answers_a_bearer_token_and_a_refresh_token(app: TestApp) {
     let client = app.standard_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert_eq!(body["token_type"], "Bearer");
@@ -35,10 +33,7 @@ async fn client_credentials_grant_answers_a_bearer_token_and_a_refresh_token(bac
     assert!(body["refresh_token"].as_str().is_some_and(|t| t.starts_with("ort_")));
 }
 
-async fn token_answers_are_never_cached(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn token_answers_are_never_cached(app: TestApp) {
     let client = app.standard_client().await;
     let ok = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     let bad = app.post_token_basic(&client, &[("grant_type", "password")]).await;
@@ -48,10 +43,7 @@ async fn token_answers_are_never_cached(backend: Backend) {
     }
 }
 
-async fn a_request_without_scope_gets_the_client_default_scopes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_request_without_scope_gets_the_client_default_scopes(app: TestApp) {
     let all = app.standard_client().await;
     let narrow = app
         .create_client(ClientSpec {
@@ -70,27 +62,14 @@ async fn a_request_without_scope_gets_the_client_default_scopes(backend: Backend
     assert_eq!(r["scope"], "SANDBOX");
 }
 
-async fn a_client_without_the_refresh_grant_gets_no_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+async fn a_client_without_the_refresh_grant_gets_no_refresh_token(app: TestApp) {
+    let client = app.machine_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body["access_token"].is_string());
     assert!(body.get("refresh_token").is_none(), "no refresh token in {body}");
 }
 
-async fn password_grant_issues_tokens_for_a_valid_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn password_grant_issues_tokens_for_a_valid_user(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "correct horse & battery+staple").await;
     let r = app
@@ -110,26 +89,17 @@ async fn password_grant_issues_tokens_for_a_valid_user(backend: Backend) {
     assert!(body["refresh_token"].as_str().is_some_and(|t| t.starts_with("ort_")));
 }
 
-async fn password_grant_refuses_a_wrong_password_and_an_unknown_user_alike(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn password_grant_refuses_a_wrong_password_and_an_unknown_user_alike(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "right").await;
-    let wrong = app
-        .post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "wrong")])
-        .await;
+    let wrong = app.password_grant(&client, "alice", "wrong").await;
     let wrong = assert_error(wrong, 400, "invalid_grant").await;
-    let unknown =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "bob"), ("password", "right")]).await;
+    let unknown = app.password_grant(&client, "bob", "right").await;
     let unknown = assert_error(unknown, 400, "invalid_grant").await;
     assert_eq!(wrong, unknown, "the answers must not tell an unknown user from a wrong password");
 }
 
-async fn password_grant_requires_username_and_password(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn password_grant_requires_username_and_password(app: TestApp) {
     let client = app.standard_client().await;
     let r = app.post_token_basic(&client, &[("grant_type", "password"), ("password", "x")]).await;
     let body = assert_error(r, 400, "invalid_request").await;
@@ -138,19 +108,13 @@ async fn password_grant_requires_username_and_password(backend: Backend) {
     assert_error(r, 400, "invalid_request").await;
 }
 
-async fn a_scope_outside_the_client_allowance_is_invalid_scope(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_scope_outside_the_client_allowance_is_invalid_scope(app: TestApp) {
     let client = app.standard_client().await;
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials"), ("scope", "PRODUCTION admin")]).await;
     assert_error(r, 400, "invalid_scope").await;
 }
 
-async fn a_malformed_scope_is_invalid_scope(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_malformed_scope_is_invalid_scope(app: TestApp) {
     let client = app.standard_client().await;
     let r = app
         .post_token_basic(&client, &[("grant_type", "client_credentials"), ("scope", "PRODUCTION \"quoted\"")])
@@ -158,28 +122,14 @@ async fn a_malformed_scope_is_invalid_scope(backend: Backend) {
     assert_error(r, 400, "invalid_scope").await;
 }
 
-async fn a_grant_the_client_may_not_use_is_unauthorized_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let client = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+async fn a_grant_the_client_may_not_use_is_unauthorized_client(app: TestApp) {
+    let client = app.machine_client().await;
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     assert_error(r, 400, "unauthorized_client").await;
 }
 
-async fn an_unknown_grant_type_is_unsupported_grant_type(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn an_unknown_grant_type_is_unsupported_grant_type(app: TestApp) {
     let client = app.standard_client().await;
     for grant in ["implicit", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code"] {
         let r = app.post_token_basic(&client, &[("grant_type", grant)]).await;
@@ -187,28 +137,23 @@ async fn an_unknown_grant_type_is_unsupported_grant_type(backend: Backend) {
     }
 }
 
-async fn a_missing_grant_type_is_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_missing_grant_type_is_invalid_request(app: TestApp) {
     let client = app.standard_client().await;
     let r = app.post_token_basic(&client, &[("scope", "PRODUCTION")]).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
-async fn access_token_lifetime_comes_from_config(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.access_lifetime_secs = 120).await else {
-        return;
-    };
+fn access_tokens_live_120_seconds(s: &mut Settings) {
+    s.tokens.access_lifetime_secs = 120;
+}
+
+async fn access_token_lifetime_comes_from_config(app: TestApp) {
     let client = app.standard_client().await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert_eq!(body["expires_in"], 120);
 }
 
-async fn each_grant_issues_distinct_well_formed_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn each_grant_issues_distinct_well_formed_tokens(app: TestApp) {
     let client = app.standard_client().await;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..5 {

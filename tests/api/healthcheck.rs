@@ -1,33 +1,32 @@
 //! `oauthd healthcheck`, the container's HEALTHCHECK, and stopping gracefully on SIGTERM.
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{spawn_app_with, Backend, Served, TestApp};
+use oauthd::config::Settings;
 
-on_both_backends!(healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down);
+use crate::helpers::{oauthd, spawn_app, Backend, Run, Served, TestApp};
 
+on_both_backends!(
+    healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down with on_every_interface,
+);
+
+/// `oauthd healthcheck` on `app`'s database against `listen`: (exited 0, stderr).
 fn healthcheck(app: &TestApp, listen: &str, tls: bool) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthd"));
-    cmd.arg("healthcheck")
-        .env_remove("DATABASE_URL")
-        .env("OAUTHD_DATABASE__URL", &app.database_url)
+    let ran = app
+        .oauthd(&["healthcheck"])
         .env("OAUTHD_SERVER__LISTEN", listen)
-        .env("OAUTHD_TLS__SELF_SIGNED", tls.to_string());
-    let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        .env("OAUTHD_TLS__SELF_SIGNED", tls.to_string())
+        .run();
+    (ran.success, ran.stderr)
 }
 
-async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down(backend: Backend) {
-    // Bound to every interface, as in the image: the probe goes through loopback.
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.server.listen = "0.0.0.0:0".parse().unwrap();
-    })
-    .await
-    else {
-        return;
-    };
+/// Bound to every interface, as in the image: the probe goes through loopback.
+fn on_every_interface(s: &mut Settings) {
+    s.server.listen = "0.0.0.0:0".parse().unwrap();
+}
+
+async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is_down(app: TestApp) {
     let listen = format!("0.0.0.0:{}", app.port());
     let (ok, err) = healthcheck(&app, &listen, false);
     assert!(ok, "{err}");
@@ -39,7 +38,7 @@ async fn healthcheck_exits_0_while_readyz_answers_and_fails_when_the_database_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthcheck_speaks_https_when_tls_is_on() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
     let listen = format!("127.0.0.1:{}", app.port());
     let (ok, err) = healthcheck(&app, &listen, true);
     assert!(ok, "{err}");
@@ -51,21 +50,14 @@ async fn healthcheck_speaks_https_when_tls_is_on() {
 fn healthcheck_fails_fast_when_nothing_listens() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_oauthd"))
-        .args(["healthcheck"])
-        .env_remove("DATABASE_URL")
-        .env("OAUTHD_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let ran = oauthd(&["healthcheck"]).env("OAUTHD_SERVER__LISTEN", format!("127.0.0.1:{port}")).run();
+    assert!(!ran.success);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/oauthd.db", dir.path().display());
-    let mut served = Served::start(&[("OAUTHD_DATABASE__URL", &url)]);
+    let mut served = Served::start(&[]);
     let mut stream = std::net::TcpStream::connect(&served.address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let body = "grant_type=client_credentials";

@@ -1,402 +1,59 @@
-//! Spawning the app on port 0 with a fresh database, and HTTP helpers.
+//! What a test is handed, and the helpers it talks to oauthd with.
 //!
 //! Every test runs on SQLite (a temporary file) and on PostgreSQL (a uniquely named database on
 //! TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test, dropped afterwards).
 //! Without a reachable PostgreSQL the PostgreSQL half is skipped with one line saying so, unless
 //! TEST_POSTGRES=require, which makes it a failure (as .ci/run does).
+//!
+//! A new test is an `async fn a_sentence_saying_what_holds(app: TestApp)` in the file of its
+//! endpoint or concern, listed in that file's `on_both_backends!` (main.rs shows the forms), that
+//! talks to the app through the helpers here: `app.standard_client()`,
+//! `app.post_token_basic(&client, &[…])`, `app.refresh(…)`, `assert_error(r, 400, "invalid_grant")`,
+//! `app.oauthd(&["client", "list"]).run_ok()`. A test for one backend only, or whose settings hold
+//! a value known at run time, is a plain `#[tokio::test]` calling [`spawn_app`] (or [`run_on`],
+//! to keep the PostgreSQL skip).
+//!
+//! - `database`: [`Backend`] and [`TestDb`], the fresh database.
+//! - `app`: [`TestApp`], oauthd spawned in-process on port 0, and its HTTP helpers.
+//! - `process`: the real `oauthd` binary as a child process ([`oauthd`], `app.oauthd(…)`,
+//!   [`Served`]) and curl.
+//! - `seed`: the seed's client (`app.seed_client()`) and its literal credentials.
 
-use std::sync::Once;
+use std::future::Future;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use oauthd::admin::clients::{self, ClientSpec};
-use oauthd::admin::users;
-use oauthd::clock::Clock;
-use oauthd::config::{DatabaseUrl, Settings};
-use oauthd::oauth::Authority;
-use oauthd::startup::Application;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection};
+use oauthd::config::Settings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
+mod app;
+mod database;
+mod process;
+mod seed;
+
+pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestApp, TestClient};
+pub use database::{Backend, TestDb};
+pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
+pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
+
+/// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the
+/// given backend with `configure` applied to the test settings.
+pub trait Fixture: Sized {
+    /// `None` when the backend is not available (PostgreSQL unreachable and not required).
+    fn set_up(backend: Backend, configure: fn(&mut Settings)) -> impl Future<Output = Option<Self>>;
 }
 
-pub fn postgres_base_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn postgres_required() -> bool {
-    std::env::var("TEST_POSTGRES").is_ok_and(|v| v == "require")
-}
-
-/// A database that exists for one test.
-pub enum TestDb {
-    /// Holds the directory until the test ends.
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        name: String,
-    },
-}
-
-impl TestDb {
-    /// A fresh, empty database; `None` when PostgreSQL is wanted but not reachable (and not required).
-    pub async fn create(backend: Backend) -> Option<(TestDb, String)> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/oauthd.db", dir.path().display());
-                Some((TestDb::Sqlite(dir), url))
-            }
-            Backend::Postgres => {
-                let base = postgres_base_url();
-                let mut conn = match PgConnection::connect(&base).await {
-                    Ok(c) => c,
-                    Err(e) if !postgres_required() => {
-                        static SKIPPED: Once = Once::new();
-                        SKIPPED.call_once(|| {
-                            eprintln!(
-                                "PostgreSQL tests skipped: cannot reach {base} ({e}); start PostgreSQL or set TEST_POSTGRES_URL, and TEST_POSTGRES=require to fail instead of skipping"
-                            )
-                        });
-                        return None;
-                    }
-                    Err(e) => {
-                        panic!("TEST_POSTGRES=require but PostgreSQL at {base} is unreachable: {e}")
-                    }
-                };
-                let name = format!("oauthd_t_{}", uuid::Uuid::new_v4().simple());
-                conn.execute(format!(r#"create database "{name}""#).as_str()).await.expect("create test database");
-                let url = format!("{}/{name}", base.rsplit_once('/').expect("database in URL").0);
-                Some((TestDb::Postgres { name }, url))
-            }
-        }
+impl Fixture for TestApp {
+    async fn set_up(backend: Backend, configure: fn(&mut Settings)) -> Option<TestApp> {
+        spawn_app(backend, configure).await
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { name } = self {
-            let name = name.clone();
-            let dropper = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async move {
-                    if let Ok(mut conn) = PgConnection::connect(&postgres_base_url()).await {
-                        let _ =
-                            conn.execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str()).await;
-                    }
-                });
-            });
-            let _ = dropper.join();
-        }
+/// Runs `test` on `backend` with what its parameter asks for, or skips it when the backend is
+/// not available ([`TestDb::create`] has said why). The one place a test is skipped.
+pub async fn run_on<T: Fixture, F: Future<Output = ()>>(
+    backend: Backend,
+    configure: fn(&mut Settings),
+    test: impl FnOnce(T) -> F,
+) {
+    if let Some(fixture) = T::set_up(backend, configure).await {
+        test(fixture).await
     }
-}
-
-#[allow(dead_code)]
-pub struct TestApp {
-    pub address: String,
-    pub auth: Authority,
-    pub clock: Clock,
-    /// Trusts the app's certificate when it serves HTTPS.
-    pub http: reqwest::Client,
-    pub database_url: String,
-    pub metrics_port: Option<u16>,
-    /// The certificate served, when the app serves HTTPS (PEM).
-    pub certificate_pem: Option<String>,
-    /// Its SHA-256 fingerprint, `AB:CD:…`.
-    pub fingerprint: Option<String>,
-    /// Dropped last: removes the database.
-    _db: TestDb,
-}
-
-/// A client's credentials as a test holds them.
-#[derive(Clone)]
-pub struct TestClient {
-    pub id: String,
-    pub secret: String,
-}
-
-pub fn test_settings(database_url: &str) -> Settings {
-    let mut settings = Settings::default();
-    settings.server.listen = "127.0.0.1:0".parse().expect("address");
-    settings.database.url = DatabaseUrl::new(database_url);
-    settings
-}
-
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |_| {}).await
-}
-
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-    let (db, database_url) = TestDb::create(backend).await?;
-    let mut settings = test_settings(&database_url);
-    configure(&mut settings);
-    let clock = Clock::manual();
-    let app = Application::build(settings, clock.clone()).await.expect("app builds");
-    let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
-    let auth = app.authority().clone();
-    let metrics_port = app.metrics_port();
-    let certificate_pem = app.tls().map(|t| t.certificate_pem());
-    let fingerprint = app.tls().map(|t| t.fingerprint());
-    tokio::spawn(app.run_until(std::future::pending()));
-    let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = &certificate_pem {
-        http = http
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
-    }
-    let http = http.build().expect("http client");
-    Some(TestApp { address, auth, clock, http, database_url, metrics_port, certificate_pem, fingerprint, _db: db })
-}
-
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
-pub fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret))))
-}
-
-pub fn form_encode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)]).expect("encode").trim_start_matches("v=").to_owned()
-}
-
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).expect("encode")
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.address.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
-    }
-
-    /// POSTs a raw body with the given Authorization header (if any) as a form.
-    pub async fn post_raw(&self, path: &str, authorization: Option<&str>, body: String) -> reqwest::Response {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-        if let Some(a) = authorization {
-            headers.insert(AUTHORIZATION, HeaderValue::from_str(a).expect("header"));
-        }
-        self.http.post(self.url(path)).headers(headers).body(body).send().await.expect("request")
-    }
-
-    pub async fn post_token_basic(&self, client: &TestClient, pairs: &[(&str, &str)]) -> reqwest::Response {
-        self.post_raw("/token", Some(&basic(&client.id, &client.secret)), form(pairs)).await
-    }
-
-    pub async fn post_token_post(&self, client: &TestClient, pairs: &[(&str, &str)]) -> reqwest::Response {
-        let mut all = vec![("client_id", client.id.as_str()), ("client_secret", client.secret.as_str())];
-        all.extend_from_slice(pairs);
-        self.post_raw("/token", None, form(&all)).await
-    }
-
-    /// Creates a client through the same code the CLI uses.
-    pub async fn create_client(&self, spec: ClientSpec) -> TestClient {
-        let created = clients::create(&self.auth, spec).await.expect("client created");
-        TestClient { id: created.client.client_id, secret: created.client_secret.expose_secret().to_owned() }
-    }
-
-    /// A client allowed every grant, with scopes PRODUCTION and SANDBOX.
-    pub async fn standard_client(&self) -> TestClient {
-        self.create_client(ClientSpec {
-            name: "billing".into(),
-            grant_types: vec!["client_credentials".into(), "password".into(), "refresh_token".into()],
-            scopes: vec!["PRODUCTION".into(), "SANDBOX".into()],
-            ..ClientSpec::default()
-        })
-        .await
-    }
-
-    pub async fn create_user(&self, username: &str, password: &str) {
-        users::create(&self.auth, username, &SecretString::from(password.to_owned())).await.expect("user created");
-    }
-
-    /// A client_credentials grant for `client`, returning the JSON answer (asserting 200).
-    pub async fn client_credentials(&self, client: &TestClient, scope: &str) -> Value {
-        let r = self.post_token_basic(client, &[("grant_type", "client_credentials"), ("scope", scope)]).await;
-        assert_eq!(r.status(), 200, "client_credentials grant failed");
-        r.json().await.expect("json")
-    }
-}
-
-impl TestApp {
-    pub async fn refresh(&self, client: &TestClient, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
-        let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
-        if let Some(scope) = scope {
-            pairs.push(("scope", scope));
-        }
-        self.post_token_basic(client, &pairs).await
-    }
-
-    /// Refreshes and asserts success, returning (access_token, refresh_token, body).
-    pub async fn refresh_ok(&self, client: &TestClient, refresh_token: &str) -> (String, String, Value) {
-        let r = self.refresh(client, refresh_token, None).await;
-        assert_eq!(r.status(), 200, "refresh failed");
-        let body: Value = r.json().await.expect("json");
-        (body["access_token"].as_str().unwrap().into(), body["refresh_token"].as_str().unwrap().into(), body)
-    }
-
-    /// A fresh grant for `client`: (access_token, refresh_token).
-    pub async fn token_pair(&self, client: &TestClient) -> (String, String) {
-        let body = self.client_credentials(client, "PRODUCTION SANDBOX").await;
-        (body["access_token"].as_str().unwrap().into(), body["refresh_token"].as_str().unwrap().into())
-    }
-
-    pub async fn revoke(&self, client: &TestClient, token: &str, hint: Option<&str>) -> reqwest::Response {
-        let mut pairs = vec![("token", token)];
-        if let Some(hint) = hint {
-            pairs.push(("token_type_hint", hint));
-        }
-        self.post_raw("/revoke", Some(&basic(&client.id, &client.secret)), form(&pairs)).await
-    }
-
-    pub async fn introspect(&self, caller: &TestClient, token: &str) -> Value {
-        let r = self.post_raw("/introspect", Some(&basic(&caller.id, &caller.secret)), form(&[("token", token)])).await;
-        assert_eq!(r.status(), 200, "introspection answers 200");
-        r.json().await.expect("json")
-    }
-
-    /// A client marked as a resource server (may introspect any token).
-    pub async fn resource_server(&self) -> TestClient {
-        self.create_client(ClientSpec {
-            name: "gateway".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["introspection".into()],
-            introspect: true,
-            ..ClientSpec::default()
-        })
-        .await
-    }
-
-    /// Current metrics text of the app.
-    pub async fn metrics(&self) -> String {
-        let r = self.http.get(self.url("/metrics")).send().await.expect("metrics");
-        assert_eq!(r.status(), 200);
-        r.text().await.expect("text")
-    }
-
-    /// Waits until this server no longer serves a cached row of `client_id`, after the client was
-    /// changed in another process (the CLI): such a change reaches a running server within 1 s,
-    /// on PostgreSQL within milliseconds. Returns at once when the row was not cached.
-    pub async fn await_client_change(&self, client_id: &str) {
-        let start = std::time::Instant::now();
-        while self.auth.store.cached_client(client_id).is_some() {
-            assert!(start.elapsed() < std::time::Duration::from_secs(5), "the client change did not reach the server");
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Whether oauthd considers the token active now (the check every endpoint uses).
-    pub async fn is_active(&self, token: &str) -> bool {
-        self.auth.active_token(token).await.expect("lookup").is_ok()
-    }
-}
-
-/// The value of the first metrics sample line starting with `prefix` (0 when absent).
-pub fn sample(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Reads an error answer and checks its RFC shape: status, `error`, a non-empty description.
-pub async fn assert_error(response: reqwest::Response, status: u16, error: &str) -> Value {
-    assert_eq!(response.status(), status, "unexpected status");
-    assert_eq!(
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/json"),
-        "error answers are JSON"
-    );
-    let body: Value = response.json().await.expect("json error body");
-    assert_eq!(body["error"], error, "unexpected error code in {body}");
-    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "error_description in {body}");
-    body
-}
-
-/// The real `oauthd serve` in a child process, its JSON log lines collected.
-pub struct Served {
-    pub child: std::process::Child,
-    /// `127.0.0.1:PORT`, from the "oauthd listening" log line.
-    pub address: String,
-    pub lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Served {
-    /// Starts `oauthd serve` on 127.0.0.1:0 with JSON logs and the given extra environment.
-    pub fn start(envs: &[(&str, &str)]) -> Served {
-        use std::io::BufRead;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oauthd"));
-        cmd.arg("serve")
-            .env_remove("DATABASE_URL")
-            .env("OAUTHD_SERVER__LISTEN", "127.0.0.1:0")
-            .env("OAUTHD_LOG__FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn oauthd serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let sink = lines.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                // Kept before the address is announced, so a caller sees every line up to it.
-                let listening = line.contains("oauthd listening").then(|| line.clone());
-                sink.lock().expect("lines").push(line);
-                if let Some(line) = listening {
-                    let v: Value = serde_json::from_str(&line).expect("JSON log line");
-                    let _ = tx.send(v["address"].as_str().expect("address").to_owned());
-                }
-            }
-        });
-        let address = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("oauthd serve started");
-        Served { child, address, lines }
-    }
-
-    /// The log lines so far whose message is `message`, parsed.
-    pub fn logged(&self, message: &str) -> Vec<Value> {
-        self.lines
-            .lock()
-            .expect("lines")
-            .iter()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["message"] == message)
-            .collect()
-    }
-
-    /// Sends a signal (`-HUP`, `-TERM`) with kill(1).
-    pub fn signal(&self, signal: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill {signal} failed");
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The SHA-256 fingerprint of the certificate `https_url`'s server presents now, on a new
-/// connection, without verifying it.
-pub async fn served_fingerprint(https_url: &str) -> Option<String> {
-    let client = reqwest::Client::builder().danger_accept_invalid_certs(true).tls_info(true).build().expect("client");
-    let response = client.get(https_url).send().await.ok()?;
-    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
-    Some(oauthd::tls::fingerprint(info.peer_certificate()?))
 }

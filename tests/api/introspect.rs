@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, basic, form, spawn_app, Backend, TestClient};
+use crate::helpers::{assert_error, form, TestApp};
 
 on_both_backends!(
     an_active_access_token_is_described_with_the_rfc_fields,
@@ -18,8 +18,7 @@ fn inactive() -> Value {
     json!({"active": false})
 }
 
-async fn an_active_access_token_is_described_with_the_rfc_fields(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn an_active_access_token_is_described_with_the_rfc_fields(app: TestApp) {
     let client = app.standard_client().await;
     let now = app.clock.now();
     let body = app.client_credentials(&client, "PRODUCTION").await;
@@ -39,20 +38,17 @@ async fn an_active_access_token_is_described_with_the_rfc_fields(backend: Backen
     );
 }
 
-async fn a_password_grant_token_names_its_user(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_password_grant_token_names_its_user(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     let body: Value = r.json().await.unwrap();
     let answer = app.introspect(&client, body["access_token"].as_str().unwrap()).await;
     assert_eq!(answer["username"], "alice");
     assert_eq!(answer["sub"], "alice");
 }
 
-async fn inactive_tokens_of_every_kind_answer_exactly_active_false(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn inactive_tokens_of_every_kind_answer_exactly_active_false(app: TestApp) {
     let client = app.standard_client().await;
     // expired
     let (expired, _) = app.token_pair(&client).await;
@@ -74,7 +70,7 @@ async fn inactive_tokens_of_every_kind_answer_exactly_active_false(backend: Back
     assert_eq!(app.introspect(&client, &expired).await, inactive());
     let forged = format!("oat_{}", "A".repeat(49));
     for junk in ["", "unknown", &expired[..30], forged.as_str(), "eyJhbGciOiJIUzI1NiJ9.e30.x"] {
-        let r = app.post_raw("/introspect", Some(&basic(&client.id, &client.secret)), form(&[("token", junk)])).await;
+        let r = app.introspect_raw(&client, junk).await;
         if junk.is_empty() {
             assert_error(r, 400, "invalid_request").await;
         } else {
@@ -83,8 +79,7 @@ async fn inactive_tokens_of_every_kind_answer_exactly_active_false(backend: Back
     }
 }
 
-async fn a_client_sees_its_own_tokens_only_and_a_resource_server_sees_all(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_sees_its_own_tokens_only_and_a_resource_server_sees_all(app: TestApp) {
     let owner = app.standard_client().await;
     let other = app.standard_client().await;
     let gateway = app.resource_server().await;
@@ -96,8 +91,7 @@ async fn a_client_sees_its_own_tokens_only_and_a_resource_server_sees_all(backen
     assert_eq!(seen["client_id"], owner.id.as_str());
 }
 
-async fn a_refresh_token_is_introspectable_by_its_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_refresh_token_is_introspectable_by_its_client(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let answer = app.introspect(&client, &refresh).await;
@@ -105,19 +99,16 @@ async fn a_refresh_token_is_introspectable_by_its_client(backend: Backend) {
     assert_eq!(answer["token_type"], "refresh_token");
 }
 
-async fn unauthenticated_callers_get_invalid_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn unauthenticated_callers_get_invalid_client(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = app.token_pair(&client).await;
     let r = app.post_raw("/introspect", None, form(&[("token", &access)])).await;
     assert_error(r, 401, "invalid_client").await;
-    let wrong = TestClient { id: client.id.clone(), secret: "nope-nope-nope".into() };
-    let r = app.post_raw("/introspect", Some(&basic(&wrong.id, &wrong.secret)), form(&[("token", &access)])).await;
+    let r = app.introspect_raw(&client.with_secret("nope-nope-nope"), &access).await;
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn a_used_successor_turns_a_replay_into_reuse(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_used_successor_turns_a_replay_into_reuse(app: TestApp) {
     let client = app.standard_client().await;
     let gateway = app.resource_server().await;
     let (_, refresh) = app.token_pair(&client).await;

@@ -1,11 +1,15 @@
 //! GET /metrics: counters move when the events happen; a separate metrics listener.
 
-use crate::helpers::{sample, spawn_app, spawn_app_with, Backend, TestClient};
+use oauthd::config::Settings;
 
-on_both_backends!(counters_move_when_events_happen, metrics_can_move_to_a_separate_listener);
+use crate::helpers::{sample, TestApp};
 
-async fn counters_move_when_events_happen(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+on_both_backends!(
+    counters_move_when_events_happen,
+    metrics_can_move_to_a_separate_listener with metrics_on_their_own_listener,
+);
+
+async fn counters_move_when_events_happen(app: TestApp) {
     let client = app.standard_client().await;
     let gateway = app.resource_server().await;
     let (access, refresh) = app.token_pair(&client).await;
@@ -15,7 +19,7 @@ async fn counters_move_when_events_happen(backend: Backend) {
     app.clock.advance(11);
     app.refresh(&client, &refresh, None).await; // reuse
     app.revoke(&client, &next, None).await;
-    let wrong = TestClient { id: client.id.clone(), secret: "wrong-wrong-wrong".into() };
+    let wrong = client.with_secret("wrong-wrong-wrong");
     app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
 
     let m = app.metrics().await;
@@ -41,10 +45,11 @@ async fn counters_move_when_events_happen(backend: Backend) {
     assert!(m.contains("oauthd_janitor_backlog"));
 }
 
-async fn metrics_can_move_to_a_separate_listener(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.metrics.listen = Some("127.0.0.1:0".parse().unwrap())).await else {
-        return;
-    };
+fn metrics_on_their_own_listener(s: &mut Settings) {
+    s.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+}
+
+async fn metrics_can_move_to_a_separate_listener(app: TestApp) {
     let r = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404, "not on the main listener");
     let port = app.metrics_port.expect("a metrics listener");

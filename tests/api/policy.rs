@@ -4,7 +4,7 @@ use oauthd::admin::clients::{self, ClientChanges};
 use oauthd::admin::users;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, Backend, TestClient};
+use crate::helpers::{assert_error, Run, TestApp, TestClient};
 
 on_both_backends!(
     a_client_lifetime_override_wins_over_config_and_default_restores_it,
@@ -19,12 +19,11 @@ on_both_backends!(
     rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them,
 );
 
-async fn update(app: &crate::helpers::TestApp, client: &TestClient, changes: ClientChanges) {
+async fn update(app: &TestApp, client: &TestClient, changes: ClientChanges) {
     clients::update(&app.auth, &client.id, changes).await.expect("client updated");
 }
 
-async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { access_lifetime_secs: Some(Some(60)), ..ClientChanges::default() }).await;
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 60);
@@ -35,8 +34,7 @@ async fn a_client_lifetime_override_wins_over_config_and_default_restores_it(bac
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
 }
 
-async fn a_client_family_lifetime_caps_its_refresh_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_family_lifetime_caps_its_refresh_tokens(app: TestApp) {
     let client = app.standard_client().await;
     update(
         &app,
@@ -55,8 +53,7 @@ async fn a_client_family_lifetime_caps_its_refresh_tokens(backend: Backend) {
     assert_error(app.refresh(&client, &next, None).await, 400, "invalid_grant").await;
 }
 
-async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { rotate_refresh_tokens: Some(Some(false)), ..ClientChanges::default() }).await;
     let (first_access, refresh) = app.token_pair(&client).await;
@@ -71,8 +68,7 @@ async fn rotation_off_keeps_the_refresh_token_and_renews_the_access_token(backen
     assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
 }
 
-async fn a_client_replay_window_of_zero_makes_it_strict(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn a_client_replay_window_of_zero_makes_it_strict(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { replay_window_secs: Some(Some(0)), ..ClientChanges::default() }).await;
     let (_, refresh) = app.token_pair(&client).await;
@@ -81,73 +77,45 @@ async fn a_client_replay_window_of_zero_makes_it_strict(backend: Backend) {
     assert!(!app.is_active(&next).await, "an immediate duplicate is reuse when the window is 0");
 }
 
-async fn refresh_tokens_for_client_credentials_can_be_turned_off(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn refresh_tokens_for_client_credentials_can_be_turned_off(app: TestApp) {
     let client = app.standard_client().await;
     update(&app, &client, ClientChanges { client_credentials_refresh: Some(Some(false)), ..ClientChanges::default() })
         .await;
     let body = app.client_credentials(&client, "PRODUCTION").await;
     assert!(body.get("refresh_token").is_none());
     app.create_user("alice", "pw").await;
-    let r =
-        app.post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")]).await;
+    let r = app.password_grant(&client, "alice", "pw").await;
     let body: Value = r.json().await.unwrap();
     assert!(body["refresh_token"].is_string(), "other grants still get one");
 }
 
-fn oauthd(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oauthd"))
-        .env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
-async fn client_update_cli_changes_policy_and_show_reports_it(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn client_update_cli_changes_policy_and_show_reports_it(app: TestApp) {
     let client = app.standard_client().await;
-    let (ok, out) = oauthd(
-        &app,
-        &[
-            "client",
-            "update",
-            &client.id,
-            "--access-lifetime",
-            "90",
-            "--rotation",
-            "off",
-            "--introspect",
-            "on",
-            "--json",
-        ],
-    );
-    assert!(ok, "{out}");
+    app.oauthd(&["client", "update", &client.id, "--access-lifetime", "90", "--rotation", "off"])
+        .args(["--introspect", "on", "--json"])
+        .run_ok();
     app.await_client_change(&client.id).await;
-    let shown: Value = serde_json::from_str(&oauthd(&app, &["client", "show", &client.id, "--json"]).1).unwrap();
+    let shown = app.oauthd(&["client", "show", &client.id, "--json"]).run_ok().json();
     assert_eq!(shown["policy"]["access_lifetime_secs"], 90);
     assert_eq!(shown["policy"]["rotate_refresh_tokens"], false);
     assert_eq!(shown["policy"]["refresh_lifetime_secs"], 14 * 24 * 3600, "defaults shown for the rest");
     assert_eq!(shown["introspect"], true);
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 90);
-    let (ok, _) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime", "default"]);
-    assert!(ok);
+    app.oauthd(&["client", "update", &client.id, "--access-lifetime", "default"]).run_ok();
     app.await_client_change(&client.id).await;
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
-    let (ok, out) = oauthd(&app, &["client", "update", &client.id, "--access-lifetime=-3"]);
-    assert!(!ok && out.contains("at least"), "{out}");
+    let refused = app.oauthd(&["client", "update", &client.id, "--access-lifetime=-3"]).run();
+    assert!(!refused.success && refused.stderr.contains("at least"), "{}", refused.stderr);
 }
 
-async fn client_revoke_tokens_revokes_every_token_of_that_client_only(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn client_revoke_tokens_revokes_every_token_of_that_client_only(app: TestApp) {
     let leaked = app.standard_client().await;
     let other = app.standard_client().await;
     let (a1, r1) = app.token_pair(&leaked).await;
     let (a2, r2) = app.token_pair(&leaked).await;
     let (a3, r3) = app.token_pair(&other).await;
-    let (ok, out) = oauthd(&app, &["client", "revoke-tokens", &leaked.id]);
-    assert!(ok && out.contains("2 grants"), "{out}");
+    let out = app.oauthd(&["client", "revoke-tokens", &leaked.id]).run_ok().stdout;
+    assert!(out.contains("2 grants"), "{out}");
     for t in [&a1, &r1, &a2, &r2] {
         assert!(!app.is_active(t).await);
     }
@@ -155,17 +123,14 @@ async fn client_revoke_tokens_revokes_every_token_of_that_client_only(backend: B
     assert_eq!(app.client_credentials(&leaked, "PRODUCTION").await["token_type"], "Bearer", "the client still works");
 }
 
-async fn user_revoke_tokens_revokes_every_token_of_that_user_only(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn user_revoke_tokens_revokes_every_token_of_that_user_only(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
     app.create_user("bob", "pw").await;
     let grant = |user: &'static str| {
         let (app, client) = (&app, client.clone());
         async move {
-            let r = app
-                .post_token_basic(&client, &[("grant_type", "password"), ("username", user), ("password", "pw")])
-                .await;
+            let r = app.password_grant(&client, user, "pw").await;
             r.json::<Value>().await.unwrap()["refresh_token"].as_str().unwrap().to_owned()
         }
     };
@@ -173,30 +138,25 @@ async fn user_revoke_tokens_revokes_every_token_of_that_user_only(backend: Backe
     let bob = grant("bob").await;
     assert_eq!(users::revoke_tokens(&app.auth, "alice").await.unwrap(), 1);
     assert!(!app.is_active(&alice).await && app.is_active(&bob).await);
-    let (ok, out) = oauthd(&app, &["user", "revoke-tokens", "bob"]);
-    assert!(ok, "{out}");
+    app.oauthd(&["user", "revoke-tokens", "bob"]).run_ok();
     assert!(!app.is_active(&bob).await);
 }
 
-async fn disabling_a_client_refuses_it_and_revokes_its_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn disabling_a_client_refuses_it_and_revokes_its_tokens(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
-    let (ok, _) = oauthd(&app, &["client", "disable", &client.id]);
-    assert!(ok);
+    app.oauthd(&["client", "disable", &client.id]).run_ok();
     app.await_client_change(&client.id).await;
     assert!(!app.is_active(&access).await && !app.is_active(&refresh).await);
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
-    let (ok, _) = oauthd(&app, &["client", "enable", &client.id]);
-    assert!(ok);
+    app.oauthd(&["client", "enable", &client.id]).run_ok();
     app.await_client_change(&client.id).await;
     app.client_credentials(&client, "PRODUCTION").await;
     assert!(!app.is_active(&access).await, "revoked tokens stay revoked");
 }
 
-async fn rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them(app: TestApp) {
     let client = app.standard_client().await;
     let (kept, _) = app.token_pair(&client).await;
     clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();

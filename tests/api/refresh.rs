@@ -2,35 +2,36 @@
 
 use std::collections::HashSet;
 
-use oauthd::admin::clients::ClientSpec;
+use oauthd::config::Settings;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend, TestClient};
+use crate::helpers::{assert_error, TestApp, TestClient};
 
 on_both_backends!(
-    a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token,
+    a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token with refresh_tokens_live_1000_seconds,
     a_chain_of_100_rotations_leaves_every_old_token_unusable,
     the_previous_access_token_is_revoked_on_rotation,
-    the_previous_access_token_can_be_kept_by_config,
+    the_previous_access_token_can_be_kept_by_config with access_tokens_kept_on_refresh,
     reuse_outside_the_window_revokes_the_whole_family,
-    twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once,
+    twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once with no_replay_window,
     twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair,
     a_replay_inside_the_window_returns_the_same_response_counting_down,
     a_replay_after_the_window_is_reuse,
     a_replay_with_a_different_scope_is_reuse,
     a_replay_after_the_successor_was_rotated_is_reuse,
     an_expired_refresh_token_is_invalid_grant,
-    the_family_lifetime_caps_every_refresh_token,
+    the_family_lifetime_caps_every_refresh_token with families_live_1000_seconds,
     scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope,
     a_refresh_token_of_another_client_is_invalid_grant_and_left_intact,
     a_client_without_the_refresh_grant_is_unauthorized_client,
     missing_damaged_or_wrong_kind_tokens_are_refused,
 );
 
-async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.refresh_lifetime_secs = 1000).await else {
-        return;
-    };
+fn refresh_tokens_live_1000_seconds(s: &mut Settings) {
+    s.tokens.refresh_lifetime_secs = 1000;
+}
+
+async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_token(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     app.clock.advance(900);
@@ -47,10 +48,7 @@ async fn a_refresh_returns_a_new_pair_with_a_new_expiry_and_retires_the_old_toke
     assert_error(app.refresh(&client, &refresh, None).await, 400, "invalid_grant").await;
 }
 
-async fn a_chain_of_100_rotations_leaves_every_old_token_unusable(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_chain_of_100_rotations_leaves_every_old_token_unusable(app: TestApp) {
     let client = app.standard_client().await;
     let (_, mut refresh) = app.token_pair(&client).await;
     let mut old = Vec::new();
@@ -67,10 +65,7 @@ async fn a_chain_of_100_rotations_leaves_every_old_token_unusable(backend: Backe
     assert!(!app.is_active(&refresh).await, "reuse of an old token revoked the chain");
 }
 
-async fn the_previous_access_token_is_revoked_on_rotation(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn the_previous_access_token_is_revoked_on_rotation(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     assert!(app.is_active(&access).await);
@@ -79,20 +74,18 @@ async fn the_previous_access_token_is_revoked_on_rotation(backend: Backend) {
     assert!(app.is_active(&new_access).await);
 }
 
-async fn the_previous_access_token_can_be_kept_by_config(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.revoke_access_on_refresh = false).await else {
-        return;
-    };
+fn access_tokens_kept_on_refresh(s: &mut Settings) {
+    s.tokens.revoke_access_on_refresh = false;
+}
+
+async fn the_previous_access_token_can_be_kept_by_config(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     app.refresh_ok(&client, &refresh).await;
     assert!(app.is_active(&access).await);
 }
 
-async fn reuse_outside_the_window_revokes_the_whole_family(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn reuse_outside_the_window_revokes_the_whole_family(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     let (_, second, _) = app.refresh_ok(&client, &first).await;
@@ -107,7 +100,7 @@ async fn reuse_outside_the_window_revokes_the_whole_family(backend: Backend) {
     assert!(app.is_active(&other_access).await && app.is_active(&other_refresh).await, "other grants are untouched");
 }
 
-async fn concurrent_refreshes(app: &crate::helpers::TestApp, client: &TestClient, token: &str) -> Vec<(u16, Value)> {
+async fn concurrent_refreshes(app: &TestApp, client: &TestClient, token: &str) -> Vec<(u16, Value)> {
     let requests = (0..20).map(|_| {
         let (client, token) = (client.clone(), token.to_owned());
         async move {
@@ -118,10 +111,11 @@ async fn concurrent_refreshes(app: &crate::helpers::TestApp, client: &TestClient
     futures::future::join_all(requests).await
 }
 
-async fn twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.replay_window_secs = 0).await else {
-        return;
-    };
+fn no_replay_window(s: &mut Settings) {
+    s.tokens.replay_window_secs = 0;
+}
+
+async fn twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let answers = concurrent_refreshes(&app, &client, &refresh).await;
@@ -130,10 +124,7 @@ async fn twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once(ba
     assert_eq!((ok, refused), (1, 19), "{answers:?}");
 }
 
-async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let answers = concurrent_refreshes(&app, &client, &refresh).await;
@@ -148,10 +139,7 @@ async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pai
     app.refresh_ok(&client, &next).await;
 }
 
-async fn a_replay_inside_the_window_returns_the_same_response_counting_down(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_replay_inside_the_window_returns_the_same_response_counting_down(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let first: Value = app.refresh(&client, &refresh, Some("PRODUCTION")).await.json().await.unwrap();
@@ -166,10 +154,7 @@ async fn a_replay_inside_the_window_returns_the_same_response_counting_down(back
     assert!(app.is_active(again["refresh_token"].as_str().unwrap()).await, "the family lives on");
 }
 
-async fn a_replay_after_the_window_is_reuse(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_replay_after_the_window_is_reuse(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let (access, next, _) = app.refresh_ok(&client, &refresh).await;
@@ -178,10 +163,7 @@ async fn a_replay_after_the_window_is_reuse(backend: Backend) {
     assert!(!app.is_active(&access).await && !app.is_active(&next).await);
 }
 
-async fn a_replay_with_a_different_scope_is_reuse(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_replay_with_a_different_scope_is_reuse(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let r = app.refresh(&client, &refresh, Some("PRODUCTION")).await;
@@ -190,10 +172,7 @@ async fn a_replay_with_a_different_scope_is_reuse(backend: Backend) {
     assert!(!app.is_active(next["refresh_token"].as_str().unwrap()).await);
 }
 
-async fn a_replay_after_the_successor_was_rotated_is_reuse(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_replay_after_the_successor_was_rotated_is_reuse(app: TestApp) {
     let client = app.standard_client().await;
     let (_, a) = app.token_pair(&client).await;
     let (_, b, _) = app.refresh_ok(&client, &a).await;
@@ -202,10 +181,7 @@ async fn a_replay_after_the_successor_was_rotated_is_reuse(backend: Backend) {
     assert!(!app.is_active(&c).await);
 }
 
-async fn an_expired_refresh_token_is_invalid_grant(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn an_expired_refresh_token_is_invalid_grant(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     app.clock.advance(14 * 24 * 3600);
@@ -213,10 +189,11 @@ async fn an_expired_refresh_token_is_invalid_grant(backend: Backend) {
     assert!(body["error_description"].as_str().unwrap().contains("expired"));
 }
 
-async fn the_family_lifetime_caps_every_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.family_lifetime_secs = 1000).await else {
-        return;
-    };
+fn families_live_1000_seconds(s: &mut Settings) {
+    s.tokens.family_lifetime_secs = 1000;
+}
+
+async fn the_family_lifetime_caps_every_refresh_token(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     app.clock.advance(700);
@@ -229,10 +206,7 @@ async fn the_family_lifetime_caps_every_refresh_token(backend: Backend) {
     assert!(body["error_description"].as_str().unwrap().contains("expired"));
 }
 
-async fn scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope(app: TestApp) {
     let client = app.standard_client().await;
     let (_, refresh) = app.token_pair(&client).await;
     let narrowed: Value = app.refresh(&client, &refresh, Some("PRODUCTION")).await.json().await.unwrap();
@@ -244,10 +218,7 @@ async fn scope_can_be_narrowed_but_the_refresh_token_keeps_the_original_scope(ba
     app.refresh_ok(&client, &next).await;
 }
 
-async fn a_refresh_token_of_another_client_is_invalid_grant_and_left_intact(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_refresh_token_of_another_client_is_invalid_grant_and_left_intact(app: TestApp) {
     let owner = app.standard_client().await;
     let thief = app.standard_client().await;
     let (_, refresh) = app.token_pair(&owner).await;
@@ -255,27 +226,14 @@ async fn a_refresh_token_of_another_client_is_invalid_grant_and_left_intact(back
     app.refresh_ok(&owner, &refresh).await;
 }
 
-async fn a_client_without_the_refresh_grant_is_unauthorized_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_client_without_the_refresh_grant_is_unauthorized_client(app: TestApp) {
     let owner = app.standard_client().await;
     let (_, refresh) = app.token_pair(&owner).await;
-    let machine = app
-        .create_client(ClientSpec {
-            name: "machine".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["PRODUCTION".into()],
-            ..ClientSpec::default()
-        })
-        .await;
+    let machine = app.machine_client().await;
     assert_error(app.refresh(&machine, &refresh, None).await, 400, "unauthorized_client").await;
 }
 
-async fn missing_damaged_or_wrong_kind_tokens_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn missing_damaged_or_wrong_kind_tokens_are_refused(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     let r = app.post_token_basic(&client, &[("grant_type", "refresh_token")]).await;

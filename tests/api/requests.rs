@@ -1,23 +1,21 @@
 //! Malformed requests get RFC 6749 §5.2 JSON, never a 500 or axum's plain text.
 
+use oauthd::config::Settings;
 use sqlx::Connection;
 
-use crate::helpers::{assert_error, basic, sample, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{assert_error, basic, run_on, sample, Backend, TestApp};
 
 on_both_backends!(
     a_wrong_content_type_is_invalid_request,
     a_repeated_parameter_is_invalid_request,
-    an_oversized_body_is_invalid_request,
+    an_oversized_body_is_invalid_request with a_4_kib_body_limit,
     get_on_token_is_refused_and_unknown_paths_are_404,
     every_answer_carries_a_request_id,
-    a_flood_of_bad_credentials_is_bounded_and_never_a_500,
-    many_more_concurrent_requests_than_database_connections_all_succeed,
+    a_flood_of_bad_credentials_is_bounded_and_never_a_500 with slow_hashes_one_at_a_time,
+    many_more_concurrent_requests_than_database_connections_all_succeed with two_connections_on_postgres,
 );
 
-async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_wrong_content_type_is_invalid_request(app: TestApp) {
     let client = app.standard_client().await;
     let r = app
         .http
@@ -33,10 +31,7 @@ async fn a_wrong_content_type_is_invalid_request(backend: Backend) {
     assert_error(r, 400, "invalid_request").await;
 }
 
-async fn a_repeated_parameter_is_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_repeated_parameter_is_invalid_request(app: TestApp) {
     let client = app.standard_client().await;
     let body = "grant_type=client_credentials&scope=PRODUCTION&scope=SANDBOX".to_owned();
     let r = app.post_raw("/token", Some(&basic(&client.id, &client.secret)), body).await;
@@ -44,46 +39,38 @@ async fn a_repeated_parameter_is_invalid_request(backend: Backend) {
     assert!(body["error_description"].as_str().unwrap().contains("scope"));
 }
 
-async fn an_oversized_body_is_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.server.body_limit_bytes = 4096).await else {
-        return;
-    };
+fn a_4_kib_body_limit(s: &mut Settings) {
+    s.server.body_limit_bytes = 4096;
+}
+
+async fn an_oversized_body_is_invalid_request(app: TestApp) {
     let client = app.standard_client().await;
     let body = format!("grant_type=client_credentials&pad={}", "a".repeat(10_000));
     let r = app.post_raw("/token", Some(&basic(&client.id, &client.secret)), body).await;
     assert_error(r, 400, "invalid_request").await;
 }
 
-async fn get_on_token_is_refused_and_unknown_paths_are_404(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn get_on_token_is_refused_and_unknown_paths_are_404(app: TestApp) {
     let r = app.http.get(app.url("/token")).send().await.unwrap();
     assert_eq!(r.status(), 405);
     let r = app.http.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
 
-async fn every_answer_carries_a_request_id(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn every_answer_carries_a_request_id(app: TestApp) {
     let r = app.post_raw("/token", None, "grant_type=client_credentials".into()).await;
     assert!(r.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
 }
 
-async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(backend: Backend) {
-    // Slow hashes (10 iterations, ~10x the default) and room for one running and one queued
-    // verification: 24 simultaneous bad requests cannot all be admitted.
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.security.argon2_iterations = 10;
-        s.security.max_concurrent_hashes = 1;
-        s.security.max_queued_hashes = 1;
-    })
-    .await
-    else {
-        return;
-    };
+/// Slow hashes (10 iterations, ~10x the default) and room for one running and one queued
+/// verification: 24 simultaneous bad requests cannot all be admitted.
+fn slow_hashes_one_at_a_time(s: &mut Settings) {
+    s.security.argon2_iterations = 10;
+    s.security.max_concurrent_hashes = 1;
+    s.security.max_queued_hashes = 1;
+}
+
+async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(app: TestApp) {
     let client = app.standard_client().await;
     let flood = (0..24).map(|i| {
         let header = basic(&client.id, &format!("wrong-secret-{i}"));
@@ -109,21 +96,19 @@ async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(backend: Backend)
     app.client_credentials(&client, "PRODUCTION").await;
 }
 
+/// 2 PostgreSQL connections (SQLite keeps its one) and a short acquire timeout.
+fn two_connections_on_postgres(s: &mut Settings) {
+    if s.database.url.is_postgres() {
+        s.database.max_connections = 2;
+    }
+    s.database.acquire_timeout_secs = 3;
+}
+
 /// 24 workers at once on every hot path against 2 PostgreSQL connections (SQLite: its one):
 /// each waits its turn for a connection, none waits out the (short) acquire timeout — which a
 /// call waiting on the sqlx pool while the connections stay parked with the store would
 /// (src/store/checkout.rs) — and no more connections are opened than allowed.
-async fn many_more_concurrent_requests_than_database_connections_all_succeed(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        if backend == Backend::Postgres {
-            s.database.max_connections = 2;
-        }
-        s.database.acquire_timeout_secs = 3;
-    })
-    .await
-    else {
-        return;
-    };
+async fn many_more_concurrent_requests_than_database_connections_all_succeed(app: TestApp) {
     let client = app.standard_client().await;
     let pairs = futures::future::join_all((0..24).map(|_| app.token_pair(&client))).await;
     let requests = pairs.iter().enumerate().map(|(i, (access, refresh))| {
@@ -146,15 +131,17 @@ async fn many_more_concurrent_requests_than_database_connections_all_succeed(bac
     assert!(open <= 2.0, "at most the allowed connections were opened: {m}");
 }
 
+/// PostgreSQL only: SQLite has no server that could end the connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_database_connections_are_a_503_and_are_replaced() {
+    run_on(Backend::Postgres, |_| {}, dropped_connections_fail_one_request_each).await
+}
+
 /// PostgreSQL ends every connection of the app (a restart, a failover, a firewall cutting idle
 /// connections). The pool does not ping before use (`database.test_before_acquire = false`), so
 /// each dead connection fails one request: that is a 503 `temporarily_unavailable` with
 /// Retry-After, never a 500, and the pool replaces the connection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_database_connections_are_a_503_and_are_replaced() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
-        return;
-    };
+async fn dropped_connections_fail_one_request_each(app: TestApp) {
     let client = app.standard_client().await;
     let warm = (0..8).map(|_| app.client_credentials(&client, "PRODUCTION"));
     futures::future::join_all(warm).await;

@@ -1,6 +1,6 @@
 //! POST /revoke (RFC 7009) and `oauthd token revoke`.
 
-use crate::helpers::{assert_error, basic, form, spawn_app, Backend, TestClient};
+use crate::helpers::{assert_error, basic, form, TestApp};
 
 on_both_backends!(
     revoking_an_access_token_answers_200_empty_and_revokes_only_it,
@@ -13,10 +13,7 @@ on_both_backends!(
     client_secret_post_can_revoke_and_revoking_twice_is_fine,
 );
 
-async fn revoking_an_access_token_answers_200_empty_and_revokes_only_it(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn revoking_an_access_token_answers_200_empty_and_revokes_only_it(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     let r = app.revoke(&client, &access, None).await;
@@ -28,10 +25,7 @@ async fn revoking_an_access_token_answers_200_empty_and_revokes_only_it(backend:
     app.refresh_ok(&client, &refresh).await;
 }
 
-async fn revoking_a_refresh_token_revokes_its_whole_family(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn revoking_a_refresh_token_revokes_its_whole_family(app: TestApp) {
     let client = app.standard_client().await;
     let (_, first) = app.token_pair(&client).await;
     let (access, refresh, _) = app.refresh_ok(&client, &first).await;
@@ -42,10 +36,7 @@ async fn revoking_a_refresh_token_revokes_its_whole_family(backend: Backend) {
     assert!(app.is_active(&other_access).await);
 }
 
-async fn unknown_and_damaged_tokens_answer_200(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn unknown_and_damaged_tokens_answer_200(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = app.token_pair(&client).await;
     let forged = format!("oat_{}", "A".repeat(49));
@@ -56,10 +47,7 @@ async fn unknown_and_damaged_tokens_answer_200(backend: Backend) {
     assert!(app.is_active(&access).await);
 }
 
-async fn a_wrong_hint_still_finds_the_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_wrong_hint_still_finds_the_token(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = app.token_pair(&client).await;
     assert_eq!(app.revoke(&client, &access, Some("refresh_token")).await.status(), 200);
@@ -68,20 +56,14 @@ async fn a_wrong_hint_still_finds_the_token(backend: Backend) {
     assert!(!app.is_active(&refresh).await);
 }
 
-async fn an_unsupported_hint_is_unsupported_token_type(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn an_unsupported_hint_is_unsupported_token_type(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = app.token_pair(&client).await;
     assert_error(app.revoke(&client, &access, Some("id_token")).await, 400, "unsupported_token_type").await;
     assert!(app.is_active(&access).await);
 }
 
-async fn a_token_of_another_client_is_refused_and_not_revoked(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_token_of_another_client_is_refused_and_not_revoked(app: TestApp) {
     let owner = app.standard_client().await;
     let other = app.standard_client().await;
     let (access, refresh) = app.token_pair(&owner).await;
@@ -91,15 +73,12 @@ async fn a_token_of_another_client_is_refused_and_not_revoked(backend: Backend) 
     }
 }
 
-async fn missing_token_and_bad_credentials_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn missing_token_and_bad_credentials_are_refused(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = app.token_pair(&client).await;
     let r = app.post_raw("/revoke", Some(&basic(&client.id, &client.secret)), String::new()).await;
     assert_error(r, 400, "invalid_request").await;
-    let wrong = TestClient { id: client.id.clone(), secret: "wrong-secret-value".into() };
+    let wrong = client.with_secret("wrong-secret-value");
     let r = app.revoke(&wrong, &access, None).await;
     assert!(r.headers().get("www-authenticate").is_some());
     assert_error(r, 401, "invalid_client").await;
@@ -108,10 +87,7 @@ async fn missing_token_and_bad_credentials_are_refused(backend: Backend) {
     assert!(app.is_active(&access).await);
 }
 
-async fn client_secret_post_can_revoke_and_revoking_twice_is_fine(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn client_secret_post_can_revoke_and_revoking_twice_is_fine(app: TestApp) {
     let client = app.standard_client().await;
     let (access, _) = app.token_pair(&client).await;
     for _ in 0..2 {

@@ -2,34 +2,45 @@
 //! behaviour only — what is accepted and what is refused — never timing.
 
 use oauthd::admin::clients::{self, ClientSpec};
+use oauthd::config::Settings;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend, TestApp, TestClient};
+use crate::helpers::{assert_error, machine_spec, TestApp, TestClient};
 
 on_both_backends!(
     repeated_authentication_with_the_same_secret_keeps_working,
-    a_rotated_secret_fails_at_once_even_after_it_was_cached,
+    a_rotated_secret_fails_at_once_whether_or_not_it_was_cached,
     a_wrong_secret_never_matches_a_cached_one,
     deleting_a_client_makes_its_cached_credentials_fail,
     a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret,
-    repeated_failures_refuse_even_the_right_secret_for_a_while,
-    a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off,
-    with_the_cache_disabled_authentication_and_rotation_still_work,
+    repeated_failures_refuse_even_the_right_secret_for_a_while with backoff_after_3_failures_up_to_60_seconds,
+    a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off with backoff_after_3_failures,
+    with_the_cache_disabled_authentication_and_rotation_still_work with no_secret_cache,
 );
 
 async fn client_credentials_status(app: &TestApp, client: &TestClient) -> u16 {
     app.post_token_basic(client, &[("grant_type", "client_credentials")]).await.status().as_u16()
 }
 
-fn with_secret(client: &TestClient, secret: &str) -> TestClient {
-    TestClient { id: client.id.clone(), secret: secret.to_owned() }
+/// Rotates `client`'s secret: at once the old secret is refused and the new one works, twice
+/// (so it is cached), and the old one is still refused after that. Returns the rotated client.
+async fn rotate_and_check(app: &TestApp, client: &TestClient) -> TestClient {
+    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let r = app.post_token_basic(client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    let rotated = client.with_secret(new_secret.expose_secret());
+    assert_eq!(client_credentials_status(app, &rotated).await, 200);
+    assert_eq!(client_credentials_status(app, &rotated).await, 200);
+    let r = app.post_token_basic(client, &[("grant_type", "client_credentials")]).await;
+    assert_error(r, 401, "invalid_client").await;
+    rotated
 }
 
-async fn repeated_authentication_with_the_same_secret_keeps_working(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn repeated_authentication_with_the_same_secret_keeps_working(app: TestApp) {
     let client = app.standard_client().await;
+    // client_secret_post on its own, before anything is cached.
+    let r = app.post_token_post(&client, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(r.status(), 200);
     for _ in 0..5 {
         assert_eq!(client_credentials_status(&app, &client).await, 200);
     }
@@ -38,42 +49,27 @@ async fn repeated_authentication_with_the_same_secret_keeps_working(backend: Bac
     assert_eq!(r.status(), 200);
 }
 
-async fn a_rotated_secret_fails_at_once_even_after_it_was_cached(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_rotated_secret_fails_at_once_whether_or_not_it_was_cached(app: TestApp) {
     let client = app.standard_client().await;
-    assert_eq!(client_credentials_status(&app, &client).await, 200);
-    assert_eq!(client_credentials_status(&app, &client).await, 200);
-    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
-    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
-    assert_error(r, 401, "invalid_client").await;
-    let rotated = with_secret(&client, new_secret.expose_secret());
-    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
-    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
-    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
-    assert_error(r, 401, "invalid_client").await;
+    // Never used: nothing cached.
+    let rotated = rotate_and_check(&app, &client).await;
+    // Used twice by rotate_and_check: cached.
+    rotate_and_check(&app, &rotated).await;
 }
 
-async fn a_wrong_secret_never_matches_a_cached_one(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_wrong_secret_never_matches_a_cached_one(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     let mut truncated = client.secret.clone();
     truncated.pop();
     for wrong in [format!("{}x", client.secret), truncated, client.secret.to_uppercase(), String::new()] {
-        let r = app.post_token_basic(&with_secret(&client, &wrong), &[("grant_type", "client_credentials")]).await;
+        let r = app.post_token_basic(&client.with_secret(&wrong), &[("grant_type", "client_credentials")]).await;
         assert_error(r, 401, "invalid_client").await;
     }
     assert_eq!(client_credentials_status(&app, &client).await, 200, "failures do not evict the verified secret");
 }
 
-async fn deleting_a_client_makes_its_cached_credentials_fail(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn deleting_a_client_makes_its_cached_credentials_fail(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     clients::delete(&app.auth, &client.id).await.unwrap();
@@ -81,17 +77,11 @@ async fn deleting_a_client_makes_its_cached_credentials_fail(backend: Backend) {
     assert_error(r, 401, "invalid_client").await;
 }
 
-async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached_secret(app: TestApp) {
     let spec = |secret: &str| ClientSpec {
         client_id: Some("reborn".into()),
-        name: "reborn".into(),
-        grant_types: vec!["client_credentials".into()],
-        scopes: vec!["PRODUCTION".into()],
         secret: Some(SecretString::from(secret.to_owned())),
-        ..ClientSpec::default()
+        ..machine_spec()
     };
     let old = app.create_client(spec("the-first-secret-value")).await;
     assert_eq!(client_credentials_status(&app, &old).await, 200);
@@ -103,17 +93,18 @@ async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached
     assert_eq!(client_credentials_status(&app, &new).await, 200);
 }
 
-async fn repeated_failures_refuse_even_the_right_secret_for_a_while(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.security.client_failure_threshold = 3;
-        s.security.client_failure_backoff_max_secs = 60;
-    })
-    .await
-    else {
-        return;
-    };
+fn backoff_after_3_failures(s: &mut Settings) {
+    s.security.client_failure_threshold = 3;
+}
+
+fn backoff_after_3_failures_up_to_60_seconds(s: &mut Settings) {
+    backoff_after_3_failures(s);
+    s.security.client_failure_backoff_max_secs = 60;
+}
+
+async fn repeated_failures_refuse_even_the_right_secret_for_a_while(app: TestApp) {
     let client = app.standard_client().await;
-    let wrong = with_secret(&client, "not-the-secret-at-all");
+    let wrong = client.with_secret("not-the-secret-at-all");
     for _ in 0..3 {
         let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
         assert_error(r, 401, "invalid_client").await;
@@ -131,17 +122,10 @@ async fn repeated_failures_refuse_even_the_right_secret_for_a_while(backend: Bac
     assert_eq!(client_credentials_status(&app, &client).await, 200);
 }
 
-async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.security.client_failure_threshold = 3;
-    })
-    .await
-    else {
-        return;
-    };
+async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
-    let wrong = with_secret(&client, "not-the-secret-at-all");
+    let wrong = client.with_secret("not-the-secret-at-all");
     for _ in 0..5 {
         let r = app.post_token_basic(&wrong, &[("grant_type", "client_credentials")]).await;
         assert_error(r, 401, "invalid_client").await;
@@ -149,16 +133,13 @@ async fn a_secret_already_verified_is_accepted_while_an_attacker_is_backed_off(b
     assert_eq!(client_credentials_status(&app, &client).await, 200);
 }
 
-async fn with_the_cache_disabled_authentication_and_rotation_still_work(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.security.secret_cache_capacity = 0).await else {
-        return;
-    };
+fn no_secret_cache(s: &mut Settings) {
+    s.security.secret_cache_capacity = 0;
+}
+
+async fn with_the_cache_disabled_authentication_and_rotation_still_work(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
     assert_eq!(client_credentials_status(&app, &client).await, 200);
-    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
-    let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
-    assert_error(r, 401, "invalid_client").await;
-    let rotated = with_secret(&client, new_secret.expose_secret());
-    assert_eq!(client_credentials_status(&app, &rotated).await, 200);
+    rotate_and_check(&app, &client).await;
 }

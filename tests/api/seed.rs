@@ -1,112 +1,90 @@
 //! The seed's flow end to end: the operator issues a token pair "through the UI" (`oauthd token
-//! issue`), the client refreshes and revokes with the seed's two curl commands verbatim (the real
-//! `curl` binary), and a dump of the database holds no usable token.
+//! issue`), the client gets, refreshes and revokes tokens with the seed's curl commands verbatim
+//! (the real `curl` binary, over HTTPS with `-k` as the seed has it), and a dump of the database
+//! holds no usable token.
 
 use std::process::Command;
 
-use oauthd::admin::clients::ClientSpec;
-use secrecy::SecretString;
+use oauthd::config::Settings;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{curl, try_curl, Backend, Run, TestApp, SEED_BASIC, SEED_CLIENT_ID};
 
 on_both_backends!(
-    the_seed_curl_commands_work_verbatim,
+    the_seed_curl_commands_work_verbatim_over_https_with_k with https,
     token_issue_and_token_revoke_work_from_the_command_line,
     a_database_dump_holds_no_usable_token,
 );
 
-/// The seed's Basic value decodes to this consumer key and secret.
-const SEED_BASIC: &str = "SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh";
-const SEED_KEY: &str = "IZsIi6HDbB5e8VKdZAnUi_fZ3f8a";
-
-async fn seed_client(app: &TestApp) {
-    app.create_client(ClientSpec {
-        client_id: Some(SEED_KEY.into()),
-        name: "seed".into(),
-        grant_types: vec!["client_credentials".into(), "password".into(), "refresh_token".into()],
-        scopes: vec!["PRODUCTION".into(), "SANDBOX".into()],
-        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
-        ..ClientSpec::default()
-    })
-    .await;
+/// HTTPS with a generated self-signed certificate, which the seed's `curl -k` accepts.
+fn https(s: &mut Settings) {
+    s.tls.self_signed = true;
 }
 
-fn oauthd(app: &TestApp, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_oauthd"))
-        .env("OAUTHD_DATABASE__URL", &app.database_url)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("run oauthd");
-    assert!(out.status.success(), "oauthd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+async fn the_seed_curl_commands_work_verbatim_over_https_with_k(app: TestApp) {
+    assert!(app.address.starts_with("https://"));
+    app.seed_client().await;
+    app.create_user("alice", "correct horse battery staple").await;
+    // The seed's /token header, literally: both headers in one -H.
+    let token_header = format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
+    let revoke_header = format!("Authorization: Basic {SEED_BASIC}");
+    let (token_url, revoke_url) = (app.url("/token"), app.url("/revoke"));
+
+    // The seed's /token command with a client_credentials body.
+    let answer = curl(&["-k", "-d", "grant_type=client_credentials&scope=PRODUCTION", "-H", &token_header, &token_url]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert!(body["access_token"].as_str().is_some_and(|t| t.starts_with("oat_")));
+    assert_eq!(body["scope"], "PRODUCTION");
+    // Without -k, curl refuses the self-signed certificate: TLS really is on.
+    assert!(try_curl(&[&app.url("/healthz")]).is_err(), "curl without -k must not trust it");
+
+    // A grant issued by the operator, and one the client got with the password grant.
+    let issued = app
+        .oauthd(&["token", "issue", "--client-id", SEED_CLIENT_ID, "--scope", "PRODUCTION", "--json"])
+        .run_ok()
+        .json();
+    let data = "grant_type=password&username=alice&password=correct+horse+battery+staple&scope=PRODUCTION";
+    let password = curl(&["-k", "-d", data, "-H", &token_header, &token_url]);
+    assert_eq!(password.status, 200, "{}", password.body);
+    for first in [issued, password.json()] {
+        let retoken = first["refresh_token"].as_str().unwrap();
+
+        // curl -k -d "grant_type=refresh_token&refresh_token=<retoken>&scope=PRODUCTION" -H "Authorization: Basic SVpz…, Content-Type: application/x-www-form-urlencoded" https://gateway.api.cloud.wso2.com/token
+        let data = format!("grant_type=refresh_token&refresh_token={retoken}&scope=PRODUCTION");
+        let refreshed = curl(&["-k", "-d", &data, "-H", &token_header, &token_url]);
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        let refreshed = refreshed.json();
+        let access = refreshed["access_token"].as_str().expect("a new access token");
+        assert_ne!(refreshed["refresh_token"], first["refresh_token"], "a new refresh token");
+        assert_eq!(refreshed["scope"], "PRODUCTION");
+        assert!(!app.is_active(retoken).await, "the previous refresh token became inactive");
+
+        // curl -k -d "token=<ACCESS_TOKEN_TO_BE_REVOKED>" -H "Authorization: Basic Base64Encoded(Consumer key:consumer secret)" https://gateway.api.cloud.wso2.com/revoke
+        let revoked = curl(&["-k", "-d", &format!("token={access}"), "-H", &revoke_header, &revoke_url]);
+        assert_eq!((revoked.status, revoked.body.as_str()), (200, ""), "200 with an empty body");
+        assert!(!app.is_active(access).await, "the access token is revoked");
+    }
 }
 
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl").args(args).output().expect("curl is installed");
-    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn the_seed_curl_commands_work_verbatim(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    seed_client(&app).await;
-    let issued: Value = serde_json::from_str(&oauthd(
-        &app,
-        &["token", "issue", "--client-id", SEED_KEY, "--scope", "PRODUCTION", "--json"],
-    ))
-    .unwrap();
-    let retoken = issued["refresh_token"].as_str().unwrap();
-    let host = app.address.trim_start_matches("http://");
-
-    // curl -k -d "grant_type=refresh_token&refresh_token=<retoken>&scope=PRODUCTION" -H "Authorization: Basic SVpz…, Content-Type: application/x-www-form-urlencoded" https://gateway.api.cloud.wso2.com/token
-    let data = format!("grant_type=refresh_token&refresh_token={retoken}&scope=PRODUCTION");
-    let header = format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
-    let url = format!("http://{host}/token");
-    let refreshed: Value = serde_json::from_str(&curl(&["-k", "-d", &data, "-H", &header, &url])).unwrap();
-    let access = refreshed["access_token"].as_str().expect("a new access token");
-    assert_ne!(refreshed["refresh_token"], issued["refresh_token"], "a new refresh token");
-    assert_eq!(refreshed["scope"], "PRODUCTION");
-    assert!(!app.is_active(retoken).await, "the previous refresh token became inactive");
-
-    // curl -k -d "token=<ACCESS_TOKEN_TO_BE_REVOKED>" -H "Authorization: Basic Base64Encoded(Consumer key:consumer secret)" https://gateway.api.cloud.wso2.com/revoke
-    let data = format!("token={access}");
-    let header = format!("Authorization: Basic {SEED_BASIC}");
-    let url = format!("http://{host}/revoke");
-    assert_eq!(curl(&["-k", "-d", &data, "-H", &header, &url]), "", "200 with an empty body");
-    assert!(!app.is_active(access).await, "the access token is revoked");
-}
-
-async fn token_issue_and_token_revoke_work_from_the_command_line(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    seed_client(&app).await;
+async fn token_issue_and_token_revoke_work_from_the_command_line(app: TestApp) {
+    app.seed_client().await;
     app.create_user("alice", "pw").await;
-    let issued: Value = serde_json::from_str(&oauthd(
-        &app,
-        &["token", "issue", "--client-id", SEED_KEY, "--username", "alice", "--json"],
-    ))
-    .unwrap();
+    let issued =
+        app.oauthd(&["token", "issue", "--client-id", SEED_CLIENT_ID, "--username", "alice", "--json"]).run_ok().json();
     assert_eq!(issued["scope"], "PRODUCTION SANDBOX", "the client's default scopes");
     let access = issued["access_token"].as_str().unwrap();
     let refresh = issued["refresh_token"].as_str().unwrap();
     assert!(app.is_active(access).await && app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", access]).contains("access token revoked"));
+    assert!(app.oauthd(&["token", "revoke", access]).run_ok().stdout.contains("access token revoked"));
     assert!(!app.is_active(access).await);
     assert!(app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", refresh]).contains("family"));
+    assert!(app.oauthd(&["token", "revoke", refresh]).run_ok().stdout.contains("family"));
     assert!(!app.is_active(refresh).await);
-    assert!(oauthd(&app, &["token", "revoke", "oat_unknown"]).contains("unknown"));
+    assert!(app.oauthd(&["token", "revoke", "oat_unknown"]).run_ok().stdout.contains("unknown"));
 }
 
-async fn a_database_dump_holds_no_usable_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+async fn a_database_dump_holds_no_usable_token(app: TestApp) {
     let client = app.standard_client().await;
     app.create_user("alice", "pw").await;
     let mut tokens = Vec::new();
@@ -115,19 +93,12 @@ async fn a_database_dump_holds_no_usable_token(backend: Backend) {
     // A rotation leaves a sealed replay response in the database.
     let (a2, r2, _) = app.refresh_ok(&client, &r).await;
     tokens.extend([a2, r2]);
-    let body: Value = app
-        .post_token_basic(&client, &[("grant_type", "password"), ("username", "alice"), ("password", "pw")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.password_grant(&client, "alice", "pw").await.json().await.unwrap();
     tokens.extend(["access_token", "refresh_token"].map(|k| body[k].as_str().unwrap().to_owned()));
 
-    let dump: Vec<u8> = match backend {
+    let dump: Vec<u8> = match app.backend {
         Backend::Postgres => {
-            let out = Command::new("pg_dump").args(["--data-only", &app.database_url]).output().expect("pg_dump");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            out.stdout
+            Command::new("pg_dump").args(["--data-only", &app.database_url]).run_ok().stdout.into_bytes()
         }
         Backend::Sqlite => {
             let path = app.database_url.trim_start_matches("sqlite://");

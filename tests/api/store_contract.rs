@@ -1,16 +1,16 @@
 //! The store contract: the same calls behave the same on SQLite and PostgreSQL.
 
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use oauthd::clock::Clock;
-use oauthd::config::DatabaseSettings;
-use oauthd::config::DatabaseUrl;
+use oauthd::config::{DatabaseSettings, DatabaseUrl, Settings};
 use oauthd::store::tokens::{InPlace, Rotation};
 use oauthd::store::{
     Digest, GrantType, NewClient, NewFamily, NewGrant, NewToken, Revocation, Store, StoreError, TokenKind,
 };
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{Backend, Fixture, TestDb};
 
 on_both_backends!(
     migrations_apply_twice_without_harm,
@@ -30,11 +30,32 @@ on_both_backends!(
     a_client_change_made_through_the_same_store_drops_its_row_at_once,
 );
 
-async fn open(backend: Backend) -> Option<(TestDb, Store)> {
-    let (db, url) = TestDb::create(backend).await?;
-    let store = connect(&url).await;
-    store.migrate().await.expect("migrate");
-    Some((db, store))
+/// What these tests are handed: a migrated store on a fresh database, without an app.
+struct TestStore {
+    store: Store,
+    url: String,
+    /// Dropped last: removes the database.
+    _db: TestDb,
+}
+
+impl Fixture for TestStore {
+    async fn set_up(backend: Backend, configure: fn(&mut Settings)) -> Option<TestStore> {
+        let (db, url) = TestDb::create(backend).await?;
+        let mut settings = Settings::default();
+        settings.database.url = DatabaseUrl::new(&url);
+        configure(&mut settings);
+        let store = Store::connect(&settings.database).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Some(TestStore { store, url, _db: db })
+    }
+}
+
+impl Deref for TestStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
 }
 
 async fn connect(url: &str) -> Store {
@@ -106,18 +127,12 @@ fn rotation(old: u8, revoke: Option<u8>, new_access: u8, new_refresh: u8, now: i
     }
 }
 
-async fn migrations_apply_twice_without_harm(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn migrations_apply_twice_without_harm(store: TestStore) {
     store.migrate().await.expect("second migrate is a no-op");
     store.ping().await.expect("ping");
 }
 
-async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_duplicate_client_id_is_a_duplicate_error(store: TestStore) {
     seed_client(&store, "c1").await;
     let lists = vec!["client_credentials".to_owned()];
     let again = store
@@ -136,10 +151,7 @@ async fn a_duplicate_client_id_is_a_duplicate_error(backend: Backend) {
     assert_eq!((kept.name.as_str(), kept.grant_types.as_slice()), ("n", &[GrantType::ClientCredentials][..]));
 }
 
-async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_grant_stores_digests_and_loads_back_with_its_family(store: TestStore) {
     seed_client(&store, "c1").await;
     let now = Clock::System.now();
     seed_grant(&store, "f1", 1, 2, now).await;
@@ -158,10 +170,7 @@ async fn a_grant_stores_digests_and_loads_back_with_its_family(backend: Backend)
 
 /// A client deleted between authentication and issue: the grant's insert names a client that no
 /// longer exists, which is [`StoreError::Gone`] (answered 503, retryable), never a 500.
-async fn a_grant_for_a_deleted_client_is_refused_as_gone(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_grant_for_a_deleted_client_is_refused_as_gone(store: TestStore) {
     let grant = NewGrant {
         family: family("f1", "nobody", 10),
         access: token(d(1), TokenKind::Access, None, 10),
@@ -171,10 +180,7 @@ async fn a_grant_for_a_deleted_client_is_refused_as_gone(backend: Backend) {
     assert!(store.find_token(&d(1)).await.unwrap().is_none());
 }
 
-async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn rotation_succeeds_once_and_revokes_the_old_access_token(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     let first = Rotation { replay_sealed: Some(b"sealed"), replay_until: Some(30), ..rotation(2, Some(1), 3, 4, 20) };
@@ -194,10 +200,7 @@ async fn rotation_succeeds_once_and_revokes_the_old_access_token(backend: Backen
 
 /// A database error inside the rotation (here: the new refresh token's digest already exists, so
 /// its insert fails after the updates ran) leaves the old token usable and issues nothing.
-async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_rotation_that_fails_midway_changes_nothing(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     seed_grant(&store, "f2", 7, 8, 10).await;
@@ -210,10 +213,7 @@ async fn a_rotation_that_fails_midway_changes_nothing(backend: Backend) {
     assert!(store.rotate_refresh_token(&rotation(2, Some(1), 3, 4, 20)).await.unwrap(), "the old token still rotates");
 }
 
-async fn a_refresh_in_place_points_the_refresh_token_at_its_new_access_token(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_refresh_in_place_points_the_refresh_token_at_its_new_access_token(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     let in_place = |new: u8, now: i64| InPlace {
@@ -235,10 +235,7 @@ async fn a_refresh_in_place_points_the_refresh_token_at_its_new_access_token(bac
     assert!(store.find_token(&d(4)).await.unwrap().is_none(), "nothing was inserted");
 }
 
-async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn revoking_a_family_marks_every_token_of_it(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     seed_grant(&store, "f2", 3, 4, 10).await;
@@ -255,10 +252,7 @@ async fn revoking_a_family_marks_every_token_of_it(backend: Backend) {
 /// whole family, only when the token is the owner's (any owner's for the operator). Anything else
 /// changes nothing and says why: another client's, unknown (also a digest of the other kind), or
 /// already revoked.
-async fn revoke_token_touches_only_the_owners_token_and_says_why_not(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn revoke_token_touches_only_the_owners_token_and_says_why_not(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_client(&store, "c2").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
@@ -302,10 +296,7 @@ async fn revoke_token_touches_only_the_owners_token_and_says_why_not(backend: Ba
 
 /// The first use of an access token is recorded once, and — though PostgreSQL writes it through
 /// the pool that does not wait for the WAL flush — every later read sees it at once.
-async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn first_use_is_recorded_once_and_seen_at_once(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     assert!(store.mark_first_use(&d(1), 15).await.unwrap(), "the first call records it");
@@ -315,10 +306,7 @@ async fn first_use_is_recorded_once_and_seen_at_once(backend: Backend) {
     assert!(!store.mark_first_use(&d(9), 16).await.unwrap(), "an unknown digest changes nothing");
 }
 
-async fn deleting_a_client_removes_its_tokens(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn deleting_a_client_removes_its_tokens(store: TestStore) {
     seed_client(&store, "c1").await;
     seed_grant(&store, "f1", 1, 2, 10).await;
     assert!(store.delete_client("c1").await.unwrap());
@@ -326,10 +314,7 @@ async fn deleting_a_client_removes_its_tokens(backend: Backend) {
     assert!(!store.delete_client("c1").await.unwrap());
 }
 
-async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn cleanup_statements_delete_at_most_the_batch_size(store: TestStore) {
     seed_client(&store, "c1").await;
     for i in 0..5u8 {
         seed_grant(&store, &format!("f{i}"), i, 100 + i, 10).await;
@@ -361,10 +346,7 @@ async fn cleanup_statements_delete_at_most_the_batch_size(backend: Backend) {
     assert!(store.find_token(&d(104)).await.unwrap().is_none());
 }
 
-async fn only_dead_families_are_found_and_a_chain_head_goes_last(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn only_dead_families_are_found_and_a_chain_head_goes_last(store: TestStore) {
     seed_client(&store, "c1").await;
     // f1: rotated three times at 20, 30, 40; its head expires at 140.
     seed_grant(&store, "f1", 1, 2, 10).await;
@@ -423,13 +405,8 @@ async fn within_bound(what: &str, mut done: impl FnMut() -> bool) -> Duration {
 /// through one store (a new secret, an update, a deletion) drops the row from the other's cache —
 /// told by NOTIFY on PostgreSQL, by the change counter on SQLite — and the other's next lookup
 /// reads the new row.
-async fn a_client_change_made_through_one_store_reaches_the_cache_of_another(backend: Backend) {
-    let Some((_db, url)) = TestDb::create(backend).await else {
-        return;
-    };
-    let writer = connect(&url).await;
-    writer.migrate().await.expect("migrate");
-    let reader = connect(&url).await;
+async fn a_client_change_made_through_one_store_reaches_the_cache_of_another(writer: TestStore) {
+    let reader = connect(&writer.url).await;
     let watcher = reader.watch_client_changes();
     within_bound("the reader's cache turns on", || reader.client_cache_is_on()).await;
     seed_client(&writer, "c1").await;
@@ -442,7 +419,7 @@ async fn a_client_change_made_through_one_store_reaches_the_cache_of_another(bac
             _ => assert!(writer.delete_client("c1").await.unwrap()),
         }
         let took = within_bound(change, || reader.cached_client("c1").is_none()).await;
-        eprintln!("{backend:?}: a client {change} reached the other store's cache in {took:?}");
+        eprintln!("a client {change} reached the other store's cache in {took:?}");
         let after = reader.find_client("c1").await.unwrap();
         match change {
             "secret" => assert_eq!(after.unwrap().secret_hash, "new-hash"),
@@ -453,10 +430,7 @@ async fn a_client_change_made_through_one_store_reaches_the_cache_of_another(bac
     watcher.abort();
 }
 
-async fn a_client_change_made_through_the_same_store_drops_its_row_at_once(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
+async fn a_client_change_made_through_the_same_store_drops_its_row_at_once(store: TestStore) {
     let watcher = store.watch_client_changes();
     within_bound("the cache turns on", || store.client_cache_is_on()).await;
     seed_client(&store, "c1").await;

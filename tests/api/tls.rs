@@ -1,125 +1,16 @@
-//! HTTPS: the seed's curl commands verbatim with `curl -k`, a client that verifies the generated
-//! certificate, certificate reload (on change and on SIGHUP), and the TLS requirement behind a
-//! TLS-terminating proxy.
+//! HTTPS: a client that verifies the generated certificate, certificate reload (on change and on
+//! SIGHUP), and the TLS requirement behind a TLS-terminating proxy. The seed's curl commands over
+//! HTTPS are in seed.rs.
 
-use std::process::Command;
 use std::time::Duration;
 
-use oauthd::admin::clients::ClientSpec;
-use oauthd::config::TrustedProxies;
-use secrecy::SecretString;
-use serde_json::Value;
+use oauthd::config::{Settings, TrustedProxies};
 
-use crate::helpers::{assert_error, served_fingerprint, spawn_app_with, Backend, Served, TestApp, TestClient};
-
-on_both_backends!(
-    the_seed_token_curl_works_verbatim_over_https_with_k,
-    the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k,
-);
-
-/// The seed's literal credentials: `SVpz…` in its curl decodes to this id and secret.
-const SEED_BASIC: &str = "SVpzSWk2SERiQjVlOFZLZFpBblVpX2ZaM2Y4YTpHbTBiSjZvV1Y4ZkM1T1FMTGxDNmpzbEFDVzhh";
-
-async fn seed_client(app: &TestApp) -> TestClient {
-    app.create_client(ClientSpec {
-        client_id: Some("IZsIi6HDbB5e8VKdZAnUi_fZ3f8a".into()),
-        name: "seed".into(),
-        grant_types: vec!["client_credentials".into(), "password".into(), "refresh_token".into()],
-        scopes: vec!["PRODUCTION".into()],
-        secret: Some(SecretString::from("Gm0bJ6oWV8fC5OQLLlC6jslACW8a".to_owned())),
-        ..ClientSpec::default()
-    })
-    .await
-}
-
-async fn spawn_https(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |s| s.tls.self_signed = true).await
-}
-
-/// Runs the real curl with exactly the seed's arguments; `--silent --show-error --write-out`
-/// only let the test read the status.
-fn curl(seed_args: &[&str]) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--write-out", "\n%{http_code}"])
-        .args(seed_args)
-        .output()
-        .expect("curl runs (it is needed by these tests)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').expect("status line");
-    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
-    (status.parse().expect("status"), serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-async fn the_seed_token_curl_works_verbatim_over_https_with_k(backend: Backend) {
-    let Some(app) = spawn_https(backend).await else {
-        return;
-    };
-    assert!(app.address.starts_with("https://"));
-    seed_client(&app).await;
-    // The seed's /token command, with its combined header literally; the grant is
-    // client_credentials because the refresh_token grant arrives with another branch.
-    let (status, body) = curl(&[
-        "-k",
-        "-d",
-        "grant_type=client_credentials&scope=PRODUCTION",
-        "-H",
-        &format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded"),
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{body}");
-    assert!(body["access_token"].as_str().is_some_and(|t| t.starts_with("oat_")));
-    assert_eq!(body["scope"], "PRODUCTION");
-    // Without -k, curl refuses the self-signed certificate: TLS really is on.
-    let out = Command::new("curl").args(["--silent", &app.url("/healthz")]).output().unwrap();
-    assert!(!out.status.success(), "curl without -k must not trust it");
-}
-
-async fn the_seed_refresh_and_revoke_curls_work_verbatim_over_https_with_k(backend: Backend) {
-    let Some(app) = spawn_https(backend).await else {
-        return;
-    };
-    seed_client(&app).await;
-    app.create_user("alice", "correct horse battery staple").await;
-    let header = format!("Authorization: Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
-    let (status, first) = curl(&[
-        "-k",
-        "-d",
-        "grant_type=password&username=alice&password=correct+horse+battery+staple&scope=PRODUCTION",
-        "-H",
-        &header,
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{first}");
-    let retoken = first["refresh_token"].as_str().unwrap();
-
-    // curl -k -d "grant_type=refresh_token&refresh_token=<retoken>&scope=PRODUCTION" -H "Authorization: Basic SVpz…, Content-Type: application/x-www-form-urlencoded" https://…/token
-    let (status, refreshed) = curl(&[
-        "-k",
-        "-d",
-        &format!("grant_type=refresh_token&refresh_token={retoken}&scope=PRODUCTION"),
-        "-H",
-        &header,
-        &app.url("/token"),
-    ]);
-    assert_eq!(status, 200, "{refreshed}");
-    assert_ne!(refreshed["refresh_token"], first["refresh_token"], "rotated");
-
-    // curl -k -d "token=<ACCESS_TOKEN_TO_BE_REVOKED>" -H "Authorization: Basic Base64Encoded(Consumer key:consumer secret)" https://…/revoke
-    let access = refreshed["access_token"].as_str().unwrap();
-    let (status, _) = curl(&[
-        "-k",
-        "-d",
-        &format!("token={access}"),
-        "-H",
-        &format!("Authorization: Basic {SEED_BASIC}"),
-        &app.url("/revoke"),
-    ]);
-    assert_eq!(status, 200);
-}
+use crate::helpers::{assert_error, served_fingerprint, spawn_app, Backend, Served, TestApp, TestClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_trusts_only_the_generated_certificate_verifies_it() {
-    let app = spawn_https(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, |s| s.tls.self_signed = true).await.unwrap();
     let pem = app.certificate_pem.clone().unwrap();
     let trusting = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
@@ -151,9 +42,7 @@ async fn a_client_that_trusts_only_the_generated_certificate_verifies_it() {
 
 #[test]
 fn serve_logs_the_fingerprint_of_the_self_signed_certificate_it_serves() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/oauthd.db", dir.path().display());
-    let served = Served::start(&[("OAUTHD_DATABASE__URL", &url), ("OAUTHD_TLS__SELF_SIGNED", "true")]);
+    let served = Served::start(&[("OAUTHD_TLS__SELF_SIGNED", "true")]);
     let listening = served.logged("oauthd listening");
     assert_eq!(listening[0]["scheme"], "https");
     let generated = served.logged("TLS self-signed certificate generated");
@@ -198,7 +87,7 @@ async fn a_replaced_certificate_is_served_without_a_restart_when_its_files_chang
     let (cert_b, key_b, fingerprint_b) = certificate();
     write_pair(certs.path(), &cert_a, &key_a);
     let dir = certs.path().to_owned();
-    let app = spawn_app_with(Backend::Sqlite, move |s| {
+    let app = spawn_app(Backend::Sqlite, move |s| {
         s.tls.cert_path = dir.join("cert.pem").display().to_string();
         s.tls.key_path = dir.join("key.pem").display().to_string();
         s.tls.reload_check_secs = 1;
@@ -229,11 +118,9 @@ fn a_replaced_certificate_is_served_after_sighup() {
     let (cert_a, key_a, fingerprint_a) = certificate();
     let (cert_b, key_b, fingerprint_b) = certificate();
     write_pair(certs.path(), &cert_a, &key_a);
-    let db = format!("sqlite://{}/oauthd.db", certs.path().display());
     let cert_path = certs.path().join("cert.pem").display().to_string();
     let key_path = certs.path().join("key.pem").display().to_string();
     let served = Served::start(&[
-        ("OAUTHD_DATABASE__URL", &db),
         ("OAUTHD_TLS__CERT_PATH", &cert_path),
         ("OAUTHD_TLS__KEY_PATH", &key_path),
         // Only the signal reloads.
@@ -255,7 +142,7 @@ fn a_replaced_certificate_is_served_after_sighup() {
     assert_eq!(reloaded[0]["sha256"], fingerprint_b.as_str());
 }
 
-fn behind_proxy(trusted: &'static str) -> impl FnOnce(&mut oauthd::config::Settings) {
+fn behind_proxy(trusted: &'static str) -> impl FnOnce(&mut Settings) {
     move |s| {
         s.server.issuer = "https://auth.example.com".into();
         s.server.trusted_proxies = TrustedProxies(vec![trusted.parse().unwrap()]);
@@ -277,7 +164,7 @@ async fn post_token(app: &TestApp, client: &TestClient, forwarded_proto: Option<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_tls_proxy_only_requests_a_trusted_proxy_forwarded_over_https_are_served() {
-    let app = spawn_app_with(Backend::Sqlite, behind_proxy("127.0.0.1/32")).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, behind_proxy("127.0.0.1/32")).await.unwrap();
     let client = app.standard_client().await;
     let body = assert_error(post_token(&app, &client, None).await, 400, "invalid_request").await;
     assert!(body["error_description"].as_str().unwrap().contains("TLS"), "{body}");
@@ -292,17 +179,14 @@ async fn behind_a_tls_proxy_only_requests_a_trusted_proxy_forwarded_over_https_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_proto_from_an_untrusted_peer_is_ignored() {
-    let app = spawn_app_with(Backend::Sqlite, behind_proxy("10.0.0.0/8")).await.unwrap();
+    let app = spawn_app(Backend::Sqlite, behind_proxy("10.0.0.0/8")).await.unwrap();
     let client = app.standard_client().await;
     assert_error(post_token(&app, &client, Some("https")).await, 400, "invalid_request").await;
 }
 
 #[test]
 fn trusted_proxies_are_read_from_an_environment_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/oauthd.db", dir.path().display());
     let served = Served::start(&[
-        ("OAUTHD_DATABASE__URL", &url),
         ("OAUTHD_SERVER__ISSUER", "https://auth.example.com"),
         ("OAUTHD_SERVER__TRUSTED_PROXIES", "[10.0.0.0/8,127.0.0.1]"),
     ]);
