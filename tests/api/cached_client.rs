@@ -1,7 +1,7 @@
-//! Requests from a client whose secret this process verified before run without reading the
-//! client row: the endpoint's own statement is conditioned on the cached row being unchanged
-//! (src/oauth/client_auth.rs, `as_client!`). These tests warm that cache on every endpoint, change
-//! the client behind it, and check that each endpoint answers from the current row — and that
+//! Requests from a client whose row and secret a server holds in its caches (the store's client
+//! cache and the verified-secret cache) authenticate without reading the database. These tests warm
+//! those caches on every endpoint, change the client behind them — on this instance, or on another
+//! one sharing the database — and check that each endpoint answers from the current row, and that
 //! nothing was changed by a request that should have been refused.
 
 use oauthd::admin::clients::{self, ClientChanges, ClientSpec};
@@ -16,6 +16,7 @@ on_both_backends!(
     a_policy_change_applies_at_once_to_a_client_whose_secret_is_cached,
     a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_every_endpoint,
     bad_requests_from_a_cached_client_get_the_usual_answers_counted_once,
+    a_client_changed_through_another_instance_is_refused_on_every_endpoint_within_the_bound,
 );
 
 /// Uses every endpoint once with `client`, so its secret is cached; returns a live token pair.
@@ -140,4 +141,37 @@ async fn bad_requests_from_a_cached_client_get_the_usual_answers_counted_once(ap
     assert_eq!(sample(&m, "oauthd_introspections_total{active=\"false\"}"), 1.0, "{m}");
     assert_eq!(sample(&m, "oauthd_introspections_total{active=\"true\"}"), 1.0, "{m}");
     assert_eq!(sample(&m, "oauthd_client_auth_failures_total"), 0.0, "{m}");
+}
+
+/// Two instances on one database: a client warmed on the second, its secret rotated through the
+/// first. The second hears of it (NOTIFY on PostgreSQL, the change counter on SQLite) and refuses
+/// the old secret on every endpoint within the documented bound (1 s; polled up to 5 s here).
+async fn a_client_changed_through_another_instance_is_refused_on_every_endpoint_within_the_bound(app: TestApp) {
+    let second = app.another_instance().await;
+    let client = app.standard_client().await;
+    let (access, refresh) = warm(&second, &client).await;
+    let start = std::time::Instant::now();
+    while !second.auth.store.client_cache_is_on() || second.auth.store.cached_client(&client.id).is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "the second instance never cached the client");
+        warm(&second, &client).await;
+    }
+    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+
+    let start = std::time::Instant::now();
+    loop {
+        let r = second.post_token_basic(&client, &[("grant_type", "introspection_probe")]).await;
+        if r.status() == 401 {
+            break;
+        }
+        assert_eq!(r.status(), 400, "the old row answers unsupported_grant_type, changing nothing");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "the change did not reach the second instance");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    eprintln!("{:?}: a rotated secret was refused by the other instance after {:?}", app.backend, start.elapsed());
+    second.clock.advance(61);
+    assert_refused_everywhere(&second, &client, &access, &refresh).await;
+    second.clock.advance(61);
+    let rotated = client.with_secret(new_secret.expose_secret());
+    assert_eq!(second.introspect(&rotated, &access).await["active"], true, "the new secret works there");
+    second.refresh_ok(&rotated, &refresh).await;
 }

@@ -28,8 +28,8 @@ pub struct TestApp {
     pub certificate_pem: Option<String>,
     /// Its SHA-256 fingerprint, `AB:CD:…`.
     pub fingerprint: Option<String>,
-    /// Dropped last: removes the database.
-    _db: TestDb,
+    /// Dropped last: removes the database (`None` for another instance on an app's database).
+    _db: Option<TestDb>,
 }
 
 /// A client's credentials as a test holds them.
@@ -78,7 +78,25 @@ pub async fn spawn_app(backend: Backend, configure: impl FnOnce(&mut Settings)) 
     let (db, database_url) = TestDb::create(backend).await?;
     let mut settings = test_settings(&database_url);
     configure(&mut settings);
-    let clock = Clock::manual();
+    Some(launch(backend, settings, Clock::manual(), database_url, Some(db)).await)
+}
+
+impl TestApp {
+    /// A second oauthd on this app's database, with the same settings and clock: another instance
+    /// behind the same load balancer. Drop it before this app (which removes the database).
+    pub async fn another_instance(&self) -> TestApp {
+        let settings = (*self.auth.settings).clone();
+        launch(self.backend, settings, self.clock.clone(), self.database_url.clone(), None).await
+    }
+}
+
+async fn launch(
+    backend: Backend,
+    settings: Settings,
+    clock: Clock,
+    database_url: String,
+    db: Option<TestDb>,
+) -> TestApp {
     let app = Application::build(settings, clock.clone()).await.expect("app builds");
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let auth = app.authority().clone();
@@ -93,18 +111,7 @@ pub async fn spawn_app(backend: Backend, configure: impl FnOnce(&mut Settings)) 
             .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
     }
     let http = http.build().expect("http client");
-    Some(TestApp {
-        backend,
-        address,
-        auth,
-        clock,
-        http,
-        database_url,
-        metrics_port,
-        certificate_pem,
-        fingerprint,
-        _db: db,
-    })
+    TestApp { backend, address, auth, clock, http, database_url, metrics_port, certificate_pem, fingerprint, _db: db }
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
