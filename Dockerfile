@@ -18,6 +18,7 @@ RUN mkdir src benches \
            target/release/.fingerprint/oauthd-*
 COPY src ./src
 COPY migrations ./migrations
+COPY build.rs ./
 # The client guide, served at /docs (the RFC 8414 service_documentation) and compiled in.
 COPY docs/client-guide.md ./docs/
 RUN cargo build --release --locked \
