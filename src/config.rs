@@ -162,7 +162,7 @@ impl<'de> Deserialize<'de> for TrustedProxies {
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (created on first start) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
     pub url: DatabaseUrl,
-    /// Pool size; 0 picks 1 for SQLite (one writer, no SQLITE_BUSY) and 10 for PostgreSQL.
+    /// Pool size; 0 picks 1 for SQLite (one writer, no SQLITE_BUSY) and 20 for PostgreSQL.
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before failing.
     pub acquire_timeout_secs: u64,
