@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark matrix of BENCHMARKS.md: oauthd on PostgreSQL (a fresh database, durable commits)
-# and on SQLite (a temporary file), each workload at C clients, and — in the same run — pgbench of
+# and on SQLite (a temporary file), each workload at each client count, and — in the same run — pgbench of
 # the raw transactions beneath them, so each oauthd figure prints beside its ratio to what the
 # database itself does. Loopback only; bounded in time (about 3 minutes at the defaults).
 # Not part of `cargo test` or .ci/run.
@@ -8,14 +8,15 @@
 #   scripts/bench.sh                     # everything
 #   DURATION=5s CONCURRENCY=16 BACKENDS="postgres" scripts/bench.sh
 #
-# Environment: DURATION (10s), CONCURRENCY (16), BACKENDS ("postgres sqlite"), WORKLOADS ("all"),
+# Environment: DURATION (10s), CONCURRENCY ("16 64": each count runs every workload), BACKENDS ("postgres sqlite"), WORKLOADS ("all"),
 # PGBENCH_CLIENTS (8), PG_URL (postgres://postgres@127.0.0.1:5432), PORT (18080),
 # LOG_FILTER (info, the server default), OUT (a directory for logs and results; a temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-CONCURRENCY=${CONCURRENCY:-16}
+CONCURRENCY=${CONCURRENCY:-16 64}
+FIRST_CONCURRENCY=${CONCURRENCY%% *}
 BACKENDS=${BACKENDS:-postgres sqlite}
 WORKLOADS=${WORKLOADS:-all}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-8}
@@ -104,23 +105,23 @@ SQL
 SELECT t.token_digest, t.kind, t.expires_at, t.revoked_at, f.client_id, f.revoked_at FROM token t JOIN grant_family f ON f.family_id = t.family_id WHERE t.token_digest = sha256(int8send(:id));
 SQL
   RAW_ROTATE=$(pgbench_run rotate "$PGBENCH_CLIENTS" "$OUT/rotate.sql")
-  RAW_ISSUE=$(pgbench_run issue "$CONCURRENCY" "$OUT/issue.sql")
-  RAW_LOOKUP=$(pgbench_run lookup "$CONCURRENCY" "$OUT/lookup.sql")
+  RAW_ISSUE=$(pgbench_run issue "$FIRST_CONCURRENCY" "$OUT/issue.sql")
+  RAW_LOOKUP=$(pgbench_run lookup "$FIRST_CONCURRENCY" "$OUT/lookup.sql")
   printf '   rotation (1 UPDATE + 2 INSERTs, %s clients): %8.0f tps\n' "$PGBENCH_CLIENTS" "$RAW_ROTATE"
-  printf '   issue (INSERT family + token, %s clients):    %8.0f tps\n' "$CONCURRENCY" "$RAW_ISSUE"
-  printf '   lookup (SELECT token join family, %s clients): %7.0f tps\n' "$CONCURRENCY" "$RAW_LOOKUP"
+  printf '   issue (INSERT family + token, %s clients):    %8.0f tps\n' "$FIRST_CONCURRENCY" "$RAW_ISSUE"
+  printf '   lookup (SELECT token join family, %s clients): %7.0f tps\n' "$FIRST_CONCURRENCY" "$RAW_LOOKUP"
   psql -q "$PG_URL/postgres" -c "drop database if exists $PGDB with (force)" >/dev/null
 fi
 
 # ---------------------------------------------------------------- oauthd
-run_backend() { # backend
-  local backend=$1 url
+run_backend() { # backend clients
+  local backend=$1 clients=$2 url
   case "$backend" in
     postgres)
-      psql -q "$PG_URL/postgres" -c "create database $DB" >/dev/null
+      psql -q "$PG_URL/postgres" -c "drop database if exists $DB with (force)" -c "create database $DB" >/dev/null
       url="$PG_URL/$DB" ;;
     sqlite)
-      mkdir -p "$OUT/sqlite"
+      rm -rf "$OUT/sqlite"; mkdir -p "$OUT/sqlite"
       url="sqlite://$OUT/sqlite/oauthd.db" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
@@ -132,22 +133,22 @@ run_backend() { # backend
     sleep 0.1
   done
   curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "oauthd did not start; see $OUT/server-$backend.log" >&2; exit 1; }
-  echo "== oauthd on $backend (pid $SERVER_PID), $CONCURRENCY clients, $DURATION per workload"
+  echo "== oauthd on $backend (pid $SERVER_PID), $clients clients, $DURATION per workload"
   timeout $((SECS * 8 + 120)) "$LOAD" --url "http://127.0.0.1:$PORT" --database-url "$url" \
-    --workload "$WORKLOADS" --concurrency "$CONCURRENCY" --duration "$DURATION" \
-    --server-pid "$SERVER_PID" --label "$backend" | tee "$OUT/load-$backend.log"
+    --workload "$WORKLOADS" --concurrency "$clients" --duration "$DURATION" \
+    --server-pid "$SERVER_PID" --label "$backend" | tee "$OUT/load-$backend-$clients.log"
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   grep -c 'database is locked\|SQLITE_BUSY' "$OUT/server-$backend.log" | sed 's/^/   server log lines mentioning SQLITE_BUSY: /' || true
   stop_server
 }
-for backend in $BACKENDS; do run_backend "$backend"; done
+for backend in $BACKENDS; do for clients in $CONCURRENCY; do run_backend "$backend" "$clients"; done; done
 
 # ---------------------------------------------------------------- summary
 echo
 echo "== summary (commit $COMMIT; ratio = oauthd ok/s over the raw PostgreSQL transaction's tps, same run)"
-printf '%-9s %-19s %9s %8s %8s %8s %9s  %-24s %s\n' backend workload ok/s p50_ms p99_ms max_ms "RSS MiB" "ratio" errors
+printf '%-9s %-19s %4s %9s %8s %8s %8s %9s  %-24s %s\n' backend workload c ok/s p50_ms p99_ms max_ms "RSS MiB" "ratio" errors
 cat "$OUT"/load-*.log | grep '^{"workload":' | while read -r line; do
-  w=$(jq -r .workload <<<"$line"); b=$(jq -r .label <<<"$line"); rps=$(jq -r .rps <<<"$line")
+  w=$(jq -r .workload <<<"$line"); b=$(jq -r .label <<<"$line"); rps=$(jq -r .rps <<<"$line"); c=$(jq -r .concurrency <<<"$line")
   case "$w" in
     refresh) raw=$RAW_ROTATE; what="rotation" ;;
     client_credentials) raw=$RAW_ISSUE; what="issue" ;;
@@ -155,7 +156,7 @@ cat "$OUT"/load-*.log | grep '^{"workload":' | while read -r line; do
     *) raw=$RAW_ROTATE; what="rotation" ;;
   esac
   ratio=$(awk -v a="$rps" -v b="$raw" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-  printf '%-9s %-19s %9.0f %8.2f %8.2f %8.2f %9s  %-24s %s\n' "$b" "$w" "$rps" \
+  printf '%-9s %-19s %4s %9.0f %8.2f %8.2f %8.2f %9s  %-24s %s\n' "$b" "$w" "$c" "$rps" \
     "$(jq -r .p50_ms <<<"$line")" "$(jq -r .p99_ms <<<"$line")" "$(jq -r .max_ms <<<"$line")" \
     "$(jq -r '(.server_hwm_kib // 0) / 1024 | floor' <<<"$line")" "$ratio x $what ($(printf '%.0f' "$raw"))" "$(jq -c .errors <<<"$line")"
 done

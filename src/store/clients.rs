@@ -167,6 +167,13 @@ const SET_CLIENT_DISABLED: &str = "update client set disabled_at = $2, updated_a
      secret_version = secret_version + 1 where client_id = $1";
 
 impl Store {
+    /// After a statement that changed a client (or tried to): drops its cached row, and says
+    /// whether the statement matched a row.
+    fn client_changed(&self, client_id: &str, done: Result<u64, sqlx::Error>) -> Result<bool, StoreError> {
+        self.clients.forget(client_id);
+        Ok(done? > 0)
+    }
+
     /// Inserts a client; [`StoreError::Duplicate`] when the id is taken.
     pub async fn insert_client(&self, c: &NewClient<'_>) -> Result<(), StoreError> {
         let inserted = on_pool!(self, |conn| sqlx::query(INSERT_CLIENT)
@@ -222,8 +229,7 @@ impl Store {
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
-        self.clients.forget(client_id);
-        Ok(done? > 0)
+        self.client_changed(client_id, done)
     }
 
     /// Replaces the secret hash and bumps the secret version. Returns whether the client exists.
@@ -240,8 +246,7 @@ impl Store {
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
-        self.clients.forget(client_id);
-        Ok(done? > 0)
+        self.client_changed(client_id, done)
     }
 
     /// Replaces a client's changeable attributes. Returns whether the client exists.
@@ -263,8 +268,7 @@ impl Store {
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
-        self.clients.forget(client_id);
-        Ok(done? > 0)
+        self.client_changed(client_id, done)
     }
 
     /// Disables (`Some(now)`) or enables (`None`) a client. Returns whether the client exists.
@@ -281,7 +285,6 @@ impl Store {
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
-        self.clients.forget(client_id);
-        Ok(done? > 0)
+        self.client_changed(client_id, done)
     }
 }

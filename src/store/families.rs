@@ -2,6 +2,9 @@
 //! descends from exactly one family, so ending a grant (revocation of a refresh token, reuse
 //! detection, an operator's revocation) is one update, and every token lookup joins its family.
 
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Type};
+
 use super::tokens::NewToken;
 use super::types::GrantType;
 use super::{on_pool, with_retries, Dialect as _, Store, StoreError};
@@ -26,6 +29,29 @@ pub struct NewFamily<'a> {
     pub created_at: UnixTime,
     /// Absolute end of the family; `None` for unlimited.
     pub expires_at: Option<UnixTime>,
+}
+
+/// Binds a family's columns as the next seven placeholders, in [`INSERT_FAMILY`]'s order (which
+/// both backends' grant statements follow).
+pub(super) fn bind_family<'q, DB: Database>(
+    query: Query<'q, DB, DB::Arguments<'q>>,
+    f: &NewFamily<'q>,
+) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    GrantType: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .bind(f.family_id)
+        .bind(f.client_id)
+        .bind(f.username)
+        .bind(f.grant_type)
+        .bind(f.scope)
+        .bind(f.created_at)
+        .bind(f.expires_at)
 }
 
 pub(super) const INSERT_FAMILY: &str = "insert into grant_family (family_id, client_id, username, grant_type, \

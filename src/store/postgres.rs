@@ -13,7 +13,7 @@ use sqlx::query::Query;
 use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 
 use super::client_cache::ClientCache;
-use super::families::NewGrant;
+use super::families::{bind_family, NewGrant};
 use super::tokens::{InPlace, NewToken, Rotation};
 use super::Dialect;
 
@@ -82,15 +82,7 @@ fn bind_token<'q>(query: PgQuery<'q>, token: Option<&'q NewToken>) -> PgQuery<'q
 
 impl Dialect for &mut PgConnection {
     async fn insert_grant(self, grant: &NewGrant<'_>) -> Result<(), sqlx::Error> {
-        let f = &grant.family;
-        let query = sqlx::query(INSERT_GRANT)
-            .bind(f.family_id)
-            .bind(f.client_id)
-            .bind(f.username)
-            .bind(f.grant_type)
-            .bind(f.scope)
-            .bind(f.created_at)
-            .bind(f.expires_at);
+        let query = bind_family(sqlx::query(INSERT_GRANT), &grant.family);
         let query = bind_token(bind_token(query, Some(&grant.access)), grant.refresh.as_ref());
         query.execute(self).await?;
         Ok(())

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::client_cache::ClientCache;
-use super::families::{NewGrant, INSERT_FAMILY};
+use super::families::{bind_family, NewGrant, INSERT_FAMILY};
 use super::tokens::{InPlace, NewToken, Rotation, INSERT_TOKEN};
 use super::Dialect;
 
@@ -44,16 +44,7 @@ impl Dialect for &SqlitePool {
     async fn insert_grant(self, grant: &NewGrant<'_>) -> Result<(), sqlx::Error> {
         let f = &grant.family;
         let mut tx = self.begin().await?;
-        sqlx::query(INSERT_FAMILY)
-            .bind(f.family_id)
-            .bind(f.client_id)
-            .bind(f.username)
-            .bind(f.grant_type)
-            .bind(f.scope)
-            .bind(f.created_at)
-            .bind(f.expires_at)
-            .execute(&mut *tx)
-            .await?;
+        bind_family(sqlx::query(INSERT_FAMILY), f).execute(&mut *tx).await?;
         for token in std::iter::once(&grant.access).chain(&grant.refresh) {
             insert_token(&mut tx, f.family_id, token).await?;
         }
