@@ -29,6 +29,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub janitor: JanitorSettings,
     pub tls: TlsSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -244,6 +245,8 @@ pub struct SecuritySettings {
     pub client_failure_threshold: u32,
     /// Longest backoff after repeated failures, in seconds.
     pub client_failure_backoff_max_secs: u64,
+    /// How long a security event is kept before the janitor deletes it (`security_event` table).
+    pub event_retention_secs: i64,
 }
 
 impl Default for SecuritySettings {
@@ -256,7 +259,28 @@ impl Default for SecuritySettings {
             secret_cache_capacity: 10_000,
             client_failure_threshold: 5,
             client_failure_backoff_max_secs: 60,
+            event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
         }
+    }
+}
+
+/// Security events are kept 90 days by default.
+pub const DEFAULT_EVENT_RETENTION_SECS: i64 = 90 * 24 * 3600;
+
+/// The admin API (`/admin/api/v1/`, see `src/http/admin_api.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// The scope an access token must carry to call the admin API (one RFC 6749 scope token).
+    pub scope: String,
+    /// Serve the admin API on this separate address, and not on `server.listen` (as Hydra's admin
+    /// port); unset: on the main listener.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings { scope: "oauthd:admin".into(), listen: None }
     }
 }
 
@@ -409,6 +433,16 @@ impl Settings {
         if !(1..=MAX_JANITOR_BATCH).contains(&self.janitor.batch_size) {
             return invalid("janitor.batch_size", "must be between 1 and 10000");
         }
+        // [admin] and security.event_retention_secs (the admin API and security events).
+        if self.security.event_retention_secs <= 0 {
+            return invalid("security.event_retention_secs", "must be greater than 0");
+        }
+        if !is_scope_token(&self.admin.scope) {
+            return invalid("admin.scope", "must be one scope token (RFC 6749 section 3.3), e.g. oauthd:admin");
+        }
+        if self.admin.listen.is_some() && self.admin.listen == self.metrics.listen {
+            return invalid("admin.listen", "must differ from metrics.listen");
+        }
         let tls = &self.tls;
         if tls.cert_path.is_empty() != tls.key_path.is_empty() {
             return invalid(
@@ -480,6 +514,11 @@ fn file_variables() -> Result<Vec<(String, figment::value::Value, bool)>, Config
         found.push((key, value, is_database_url));
     }
     Ok(found)
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is accepted for
@@ -882,6 +921,32 @@ mod tests {
         assert_eq!(rejected(|s| s.janitor.batch_size = MAX_JANITOR_BATCH + 1), "janitor.batch_size");
         assert!(accepted(|s| s.janitor.batch_size = 1));
         assert!(accepted(|s| s.janitor.batch_size = MAX_JANITOR_BATCH));
+    }
+
+    #[test]
+    fn a_security_event_retention_of_zero_or_less_is_rejected() {
+        assert_eq!(rejected(|s| s.security.event_retention_secs = 0), "security.event_retention_secs");
+        assert_eq!(rejected(|s| s.security.event_retention_secs = -1), "security.event_retention_secs");
+        assert!(accepted(|s| s.security.event_retention_secs = 1));
+    }
+
+    #[test]
+    fn an_admin_scope_that_is_not_one_scope_token_is_rejected() {
+        for bad in ["", "two words", "quote\"", "back\\slash", "tab\there"] {
+            assert_eq!(rejected(|s| s.admin.scope = bad.into()), "admin.scope", "{bad:?}");
+        }
+        assert!(accepted(|s| s.admin.scope = "https://api.example.com/admin".into()));
+    }
+
+    #[test]
+    fn the_admin_and_metrics_listeners_must_differ() {
+        let address: SocketAddr = "127.0.0.1:9090".parse().unwrap();
+        let same = |s: &mut Settings| {
+            s.admin.listen = Some(address);
+            s.metrics.listen = Some(address);
+        };
+        assert_eq!(rejected(same), "admin.listen");
+        assert!(accepted(|s| s.admin.listen = Some(address)));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!    chain's head expired and no other unrotated token lives). Their rotated refresh tokens go
 //!    with them: reuse detection has nothing left to protect;
 //! 3. expired access tokens, whatever their family (reuse detection never needs them), and the
-//!    families this leaves empty (grants without a refresh token).
+//!    families this leaves empty (grants without a refresh token);
+//! 4. security events older than `security.event_retention_secs` (90 days by default), which
+//!    have a retention of their own.
 //!
 //! What stays: every live token, and every rotated refresh token of a family that is still alive,
 //! even past its own expiry — presenting it again must still revoke the family (RFC 9700 §4.14.2).
@@ -39,6 +41,8 @@ pub struct CleanupReport {
     pub families: u64,
     /// Sealed replay responses dropped (the token rows stay).
     pub replays_dropped: u64,
+    /// Security events deleted after `security.event_retention_secs`.
+    pub security_events: u64,
     /// Rows found dead at the start of the pass through the janitor's indexes: expired access
     /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
     /// not a row count (a family's rotated tokens are not counted).
@@ -134,7 +138,18 @@ pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    let event_cutoff = now.saturating_sub(auth.settings.security.event_retention_secs);
+    let mut events = 0;
+    loop {
+        let deleted = batches.run(store.delete_old_security_events(event_cutoff, limit)).await?;
+        events += deleted;
+        if deleted < full {
+            break;
+        }
+    }
+
     report.replays_dropped = replays;
+    report.security_events = events;
     report.add(removed);
     report.elapsed_ms = watch.elapsed_ms();
     record(auth, &report);
@@ -150,6 +165,7 @@ fn record(auth: &Authority, report: &CleanupReport) {
         ("refresh_token", report.refresh_tokens),
         ("grant_family", report.families),
         ("replay_response", report.replays_dropped),
+        ("security_event", report.security_events),
     ] {
         m.janitor_deleted.get_or_create(&KindLabel { kind }).inc_by(rows);
     }
@@ -170,12 +186,14 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
         loop {
             tokio::time::sleep(interval).await;
             match run_once(&auth).await {
-                Ok(report) if report.rows_deleted() == 0 && report.replays_dropped == 0 => {}
+                Ok(report)
+                    if report.rows_deleted() == 0 && report.replays_dropped == 0 && report.security_events == 0 => {}
                 Ok(report) => tracing::info!(
                     access_tokens = report.access_tokens,
                     refresh_tokens = report.refresh_tokens,
                     families = report.families,
                     replays_dropped = report.replays_dropped,
+                    security_events = report.security_events,
                     batches = report.batches,
                     elapsed_ms = report.elapsed_ms,
                     "janitor pass"

@@ -3,6 +3,7 @@
 
 pub mod client_auth;
 pub mod error;
+pub mod events;
 pub mod grants;
 pub mod introspection;
 pub mod issuer;

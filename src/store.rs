@@ -1,7 +1,7 @@
 //! Persistence: one [`Store`] over PostgreSQL or SQLite. It stores and loads rows and knows
 //! nothing of OAuth; each atomic step the protocol needs is one method.
 //!
-//! Shared code is split by table (`clients`, `users`, `families`, `tokens`) and by concern
+//! Shared code is split by table (`clients`, `users`, `families`, `tokens`, `events`) and by concern
 //! (`cleanup` for the janitor, `client_cache` for the coherent cache of client rows). Each
 //! statement is a named constant with `$N` placeholders, which both backends accept, run through
 //! [`on_pool!`] on whichever pool the store holds. The few dialect forks sit side by side in
@@ -12,6 +12,7 @@ mod checkout;
 pub mod cleanup;
 pub mod client_cache;
 pub mod clients;
+pub mod events;
 pub mod families;
 mod postgres;
 mod sqlite;
@@ -31,11 +32,12 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseSettings;
 use client_cache::ClientCache;
 
-pub use clients::{ClientPolicy, ClientRecord, ClientUpdate, NewClient};
-pub use families::{NewFamily, NewGrant};
+pub use clients::{ClientFilter, ClientPolicy, ClientRecord, ClientUpdate, NewClient};
+pub use events::{EventFilter, NewSecurityEvent, SecurityEventRecord};
+pub use families::{FamilyFilter, FamilyRecord, NewFamily, NewGrant};
 pub use tokens::{NewToken, Revocation, Rotation, TokenRecord};
-pub use types::{Digest, GrantType, TokenKind};
-pub use users::UserRecord;
+pub use types::{ActorKind, Digest, EventKind, GrantType, TokenKind};
+pub use users::{UserFilter, UserRecord};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -1,4 +1,5 @@
-//! Creating, listing, showing, deleting clients and rotating their secrets.
+//! Creating, listing, showing, changing, disabling and deleting clients, rotating their secrets,
+//! revoking their tokens.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -6,10 +7,12 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{is_vschar_text, AdminError};
+use super::page::{Page, PageRequest};
+use super::{check_key, hash_secret, is_vschar_text, AdminError, Origin};
+use crate::oauth::events::SecurityEvent;
 use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType};
-use crate::store::{ClientRecord, ClientUpdate, NewClient, StoreError};
+use crate::store::{ClientFilter, ClientRecord, ClientUpdate, EventKind, NewClient, StoreError};
 
 /// What an operator asks for when creating a client.
 #[derive(Debug, Default, Clone)]
@@ -66,6 +69,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
     if spec.name.trim().is_empty() {
         return Err(AdminError::Invalid("a client needs a --name".into()));
     }
+    validate_name(&spec.name)?;
     let grant_types = validate_grant_types(&spec.grant_types)?;
     let scopes = validate_scopes(&spec.scopes)?;
     let default_scopes = match spec.default_scopes {
@@ -87,7 +91,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         }
         None => SecretString::from(random_text(32)),
     };
-    let secret_hash = auth.hasher.hash(secret.expose_secret())?;
+    let secret_hash = hash_secret(auth, &secret).await?;
     let now = auth.clock.now();
     let new = NewClient {
         client_id: &client_id,
@@ -117,6 +121,7 @@ pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -
     if name.trim().is_empty() {
         return Err(AdminError::Invalid("a client needs a name".into()));
     }
+    validate_name(&name)?;
     let grant_types = match changes.grant_types {
         Some(g) => validate_grant_types(&g)?,
         None => current.grant_types,
@@ -168,55 +173,131 @@ pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -
 }
 
 /// Disables a client — it can no longer authenticate and every token issued to it is revoked —
-/// or enables it again (revoked tokens stay revoked).
-pub async fn set_disabled(auth: &Authority, client_id: &str, disabled: bool) -> Result<(), AdminError> {
+/// or enables it again (revoked tokens stay revoked). Recorded as a security event.
+pub async fn set_disabled(
+    auth: &Authority,
+    origin: &Origin,
+    client_id: &str,
+    disabled: bool,
+) -> Result<(), AdminError> {
     let now = auth.clock.now();
-    if !auth.store.set_client_disabled(client_id, disabled.then_some(now), now).await? {
-        return Err(AdminError::NotFound(format!("client {client_id}")));
+    if !is_known_key(client_id) || !auth.store.set_client_disabled(client_id, disabled.then_some(now), now).await? {
+        return Err(not_found(client_id));
     }
-    if disabled {
-        auth.store.revoke_client_families(client_id, now).await?;
-    }
+    let event = if disabled {
+        let grants = auth.store.revoke_client_families(client_id, now).await?;
+        SecurityEvent::new(EventKind::ClientDisabled, origin).detail(format!("{grants} grants revoked"))
+    } else {
+        SecurityEvent::new(EventKind::ClientEnabled, origin)
+    };
+    auth.record_security_event(event.client(client_id)).await;
     Ok(())
 }
 
 /// Revokes every token issued to a client (after a leaked secret). Returns the grants revoked.
-pub async fn revoke_tokens(auth: &Authority, client_id: &str) -> Result<u64, AdminError> {
+/// Recorded as a security event.
+pub async fn revoke_tokens(auth: &Authority, origin: &Origin, client_id: &str) -> Result<u64, AdminError> {
     find(auth, client_id).await?;
-    Ok(auth.store.revoke_client_families(client_id, auth.clock.now()).await?)
+    let grants = auth.store.revoke_client_families(client_id, auth.clock.now()).await?;
+    let event = SecurityEvent::new(EventKind::ClientTokensRevoked, origin).client(client_id);
+    auth.record_security_event(event.detail(format!("{grants} grants revoked"))).await;
+    Ok(grants)
 }
 
 pub async fn find(auth: &Authority, client_id: &str) -> Result<ClientRecord, AdminError> {
+    if !is_known_key(client_id) {
+        return Err(not_found(client_id));
+    }
     let found = auth.store.find_client(client_id).await?;
-    found.map(std::sync::Arc::unwrap_or_clone).ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
+    found.map(std::sync::Arc::unwrap_or_clone).ok_or_else(|| not_found(client_id))
 }
 
 pub async fn list(auth: &Authority) -> Result<Vec<ClientRecord>, AdminError> {
     Ok(auth.store.list_clients().await?)
 }
 
-/// Deletes a client; its grant families and tokens go with it.
-pub async fn delete(auth: &Authority, client_id: &str) -> Result<(), AdminError> {
-    if auth.store.delete_client(client_id).await? {
-        Ok(())
-    } else {
-        Err(AdminError::NotFound(format!("client {client_id}")))
+/// Which clients [`page`] lists; `None` matches any.
+#[derive(Debug, Default, Clone)]
+pub struct ClientListFilter {
+    pub disabled: Option<bool>,
+    /// Clients allowed this grant type.
+    pub grant_type: Option<String>,
+    /// Clients allowed this scope (one scope token).
+    pub scope: Option<String>,
+}
+
+/// A page of clients matching `filter`, by client id.
+pub async fn page(
+    auth: &Authority,
+    filter: &ClientListFilter,
+    request: &PageRequest,
+) -> Result<Page<ClientRecord>, AdminError> {
+    let grant_type = match filter.grant_type.as_deref() {
+        Some(g) => Some(validate_grant_types(&[g.to_owned()])?.remove(0)),
+        None => None,
+    };
+    let scope = match filter.scope.as_deref() {
+        Some(s) if Scope::parse(s).is_err() || s.contains(' ') || s.is_empty() => {
+            return Err(AdminError::Invalid("scope must be one scope token".into()))
+        }
+        other => other,
+    };
+    let after: Option<String> = request.after()?;
+    let store_filter = ClientFilter { disabled: filter.disabled, grant_type, scope };
+    let rows = auth.store.list_clients_page(store_filter, after.as_deref(), request.fetch()).await?;
+    Ok(Page::from_rows(rows, request, |c| c.client_id.clone()))
+}
+
+/// Deletes a client; its grant families and tokens go with it. Recorded as a security event.
+pub async fn delete(auth: &Authority, origin: &Origin, client_id: &str) -> Result<(), AdminError> {
+    if !is_known_key(client_id) || !auth.store.delete_client(client_id).await? {
+        return Err(not_found(client_id));
     }
+    auth.record_security_event(SecurityEvent::new(EventKind::ClientDeleted, origin).client(client_id)).await;
+    Ok(())
 }
 
 /// Generates and stores a new secret; the old one stops working at once. Tokens already issued
-/// stay valid unless `revoke_tokens`.
-pub async fn rotate_secret(auth: &Authority, client_id: &str, revoke_tokens: bool) -> Result<SecretString, AdminError> {
+/// stay valid unless `revoke_tokens`. Recorded as a security event.
+pub async fn rotate_secret(
+    auth: &Authority,
+    origin: &Origin,
+    client_id: &str,
+    revoke_tokens: bool,
+) -> Result<SecretString, AdminError> {
     let secret = SecretString::from(random_text(32));
-    let hash = auth.hasher.hash(secret.expose_secret())?;
+    let hash = hash_secret(auth, &secret).await?;
     let now = auth.clock.now();
-    if !auth.store.set_client_secret(client_id, &hash, now).await? {
-        return Err(AdminError::NotFound(format!("client {client_id}")));
+    if !is_known_key(client_id) || !auth.store.set_client_secret(client_id, &hash, now).await? {
+        return Err(not_found(client_id));
     }
+    let mut event = SecurityEvent::new(EventKind::ClientSecretRotated, origin).client(client_id);
     if revoke_tokens {
-        auth.store.revoke_client_families(client_id, now).await?;
+        let grants = auth.store.revoke_client_families(client_id, now).await?;
+        event = event.detail(format!("{grants} grants revoked"));
     }
+    auth.record_security_event(event).await;
     Ok(secret)
+}
+
+fn not_found(client_id: &str) -> AdminError {
+    AdminError::NotFound(format!("client {client_id}"))
+}
+
+/// Whether `client_id` could name a stored client (a client id is printable ASCII); anything else
+/// is not found, without a query.
+fn is_known_key(client_id: &str) -> bool {
+    check_key("a client id", client_id).is_ok()
+}
+
+/// A client's name: shown to people, so printable — no control characters — and at most 255
+/// characters.
+fn validate_name(name: &str) -> Result<(), AdminError> {
+    check_key("a client name", name)?;
+    if name.chars().count() > 255 {
+        return Err(AdminError::Invalid("a client name must be at most 255 characters".into()));
+    }
+    Ok(())
 }
 
 fn validate_grant_types(grant_types: &[String]) -> Result<Vec<GrantType>, AdminError> {

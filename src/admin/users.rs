@@ -1,10 +1,13 @@
-//! Resource owners for the password grant: create, list, delete, set a password.
+//! Resource owners: create, list, change (password, administrator flag), disable, delete, revoke
+//! their tokens.
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::AdminError;
+use super::page::{Page, PageRequest};
+use super::{check_key, hash_secret, AdminError, Origin};
+use crate::oauth::events::SecurityEvent;
 use crate::oauth::Authority;
-use crate::store::{StoreError, UserRecord};
+use crate::store::{EventKind, StoreError, UserFilter, UserRecord};
 
 fn validate_username(username: &str) -> Result<(), AdminError> {
     if username.is_empty() || username.len() > 255 || username.chars().any(char::is_control) {
@@ -24,7 +27,7 @@ fn validate_password(password: &SecretString) -> Result<(), AdminError> {
 pub async fn create(auth: &Authority, username: &str, password: &SecretString) -> Result<(), AdminError> {
     validate_username(username)?;
     validate_password(password)?;
-    let hash = auth.hasher.hash(password.expose_secret())?;
+    let hash = hash_secret(auth, password).await?;
     auth.store.insert_user(username, &hash, auth.clock.now()).await.map_err(|e| match e {
         StoreError::Duplicate => AdminError::AlreadyExists(format!("user {username}")),
         e => e.into(),
@@ -35,27 +38,123 @@ pub async fn list(auth: &Authority) -> Result<Vec<UserRecord>, AdminError> {
     Ok(auth.store.list_users().await?)
 }
 
-/// Deletes a user; the grant families and tokens issued for them go with it.
-pub async fn delete(auth: &Authority, username: &str) -> Result<(), AdminError> {
-    if auth.store.delete_user(username).await? {
-        Ok(())
-    } else {
-        Err(AdminError::NotFound(format!("user {username}")))
-    }
+/// A page of users matching `filter`, by username.
+pub async fn page(auth: &Authority, filter: UserFilter, request: &PageRequest) -> Result<Page<UserRecord>, AdminError> {
+    let after: Option<String> = request.after()?;
+    let rows = auth.store.list_users_page(filter, after.as_deref(), request.fetch()).await?;
+    Ok(Page::from_rows(rows, request, |u| u.username.clone()))
 }
 
-pub async fn set_password(auth: &Authority, username: &str, password: &SecretString) -> Result<(), AdminError> {
-    validate_password(password)?;
-    let hash = auth.hasher.hash(password.expose_secret())?;
-    if auth.store.set_user_password(username, &hash, auth.clock.now()).await? {
-        Ok(())
-    } else {
-        Err(AdminError::NotFound(format!("user {username}")))
+pub async fn find(auth: &Authority, username: &str) -> Result<UserRecord, AdminError> {
+    if !is_known_key(username) {
+        return Err(not_found(username));
     }
+    auth.store.find_user(username).await?.ok_or_else(|| not_found(username))
+}
+
+/// Deletes a user; the grant families and tokens issued for them go with it. Recorded as a
+/// security event.
+pub async fn delete(auth: &Authority, origin: &Origin, username: &str) -> Result<(), AdminError> {
+    if !is_known_key(username) || !auth.store.delete_user(username).await? {
+        return Err(not_found(username));
+    }
+    auth.record_security_event(SecurityEvent::new(EventKind::UserDeleted, origin).user(Some(username))).await;
+    Ok(())
+}
+
+/// Sets a user's password. Tokens already issued stay valid: see [`revoke_tokens`]. Recorded as a
+/// security event.
+pub async fn set_password(
+    auth: &Authority,
+    origin: &Origin,
+    username: &str,
+    password: &SecretString,
+) -> Result<(), AdminError> {
+    validate_password(password)?;
+    let hash = hash_secret(auth, password).await?;
+    if !is_known_key(username) || !auth.store.set_user_password(username, &hash, auth.clock.now()).await? {
+        return Err(not_found(username));
+    }
+    auth.record_security_event(SecurityEvent::new(EventKind::UserPasswordReset, origin).user(Some(username))).await;
+    Ok(())
+}
+
+/// Makes a user an administrator, or no longer one. Recorded as a security event when it changes
+/// something.
+pub async fn set_admin(auth: &Authority, origin: &Origin, username: &str, admin: bool) -> Result<(), AdminError> {
+    let current = find(auth, username).await?;
+    if current.admin == admin {
+        return Ok(());
+    }
+    if !auth.store.set_user_admin(username, admin, auth.clock.now()).await? {
+        return Err(not_found(username));
+    }
+    let kind = if admin { EventKind::UserAdminGranted } else { EventKind::UserAdminRevoked };
+    auth.record_security_event(SecurityEvent::new(kind, origin).user(Some(username))).await;
+    Ok(())
+}
+
+/// Changes to a user; `None` leaves an attribute as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub password: Option<SecretString>,
+    pub admin: Option<bool>,
+}
+
+/// Applies changes to a user, every value checked before any is written, and returns the user
+/// as stored.
+pub async fn update(
+    auth: &Authority,
+    origin: &Origin,
+    username: &str,
+    changes: UserChanges,
+) -> Result<UserRecord, AdminError> {
+    find(auth, username).await?;
+    if let Some(password) = &changes.password {
+        validate_password(password)?;
+    }
+    if let Some(password) = &changes.password {
+        set_password(auth, origin, username, password).await?;
+    }
+    if let Some(admin) = changes.admin {
+        set_admin(auth, origin, username, admin).await?;
+    }
+    find(auth, username).await
+}
+
+/// Disables a user — they can no longer authenticate and every token issued for them is
+/// revoked — or enables them again (revoked tokens stay revoked). Recorded as a security event.
+pub async fn set_disabled(auth: &Authority, origin: &Origin, username: &str, disabled: bool) -> Result<(), AdminError> {
+    let now = auth.clock.now();
+    if !is_known_key(username) || !auth.store.set_user_disabled(username, disabled.then_some(now), now).await? {
+        return Err(not_found(username));
+    }
+    let event = if disabled {
+        let grants = auth.store.revoke_user_families(username, now).await?;
+        SecurityEvent::new(EventKind::UserDisabled, origin).detail(format!("{grants} grants revoked"))
+    } else {
+        SecurityEvent::new(EventKind::UserEnabled, origin)
+    };
+    auth.record_security_event(event.user(Some(username))).await;
+    Ok(())
 }
 
 /// Revokes every token issued for a user (after a password reset). Returns the grants revoked.
-pub async fn revoke_tokens(auth: &Authority, username: &str) -> Result<u64, AdminError> {
-    auth.store.find_user(username).await?.ok_or_else(|| AdminError::NotFound(format!("user {username}")))?;
-    Ok(auth.store.revoke_user_families(username, auth.clock.now()).await?)
+/// Recorded as a security event.
+pub async fn revoke_tokens(auth: &Authority, origin: &Origin, username: &str) -> Result<u64, AdminError> {
+    find(auth, username).await?;
+    let grants = auth.store.revoke_user_families(username, auth.clock.now()).await?;
+    let event = SecurityEvent::new(EventKind::UserTokensRevoked, origin).user(Some(username));
+    auth.record_security_event(event.detail(format!("{grants} grants revoked"))).await;
+    Ok(grants)
+}
+
+fn not_found(username: &str) -> AdminError {
+    AdminError::NotFound(format!("user {username}"))
+}
+
+/// Whether `username` could name a stored user (usernames hold no control characters); anything
+/// else is not found, without a query.
+fn is_known_key(username: &str) -> bool {
+    check_key("a username", username).is_ok()
 }

@@ -7,6 +7,8 @@ use serde_json::json;
 use super::input::{read_secret_line, Override};
 use super::JsonFlag;
 use crate::admin::clients::{self, ClientChanges, ClientSpec};
+use crate::admin::views::ClientView;
+use crate::admin::Origin;
 use crate::oauth::policy::Policy;
 use crate::oauth::Authority;
 use crate::store::{ClientRecord, GrantType};
@@ -165,23 +167,23 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
             print_client(auth, &c, args.json.json);
         }
         ClientCommand::Delete { client_id } => {
-            clients::delete(auth, &client_id).await?;
+            clients::delete(auth, &Origin::cli(), &client_id).await?;
             println!("client {client_id} deleted with every token issued to it");
         }
         ClientCommand::Disable { client_id } => {
-            clients::set_disabled(auth, &client_id, true).await?;
+            clients::set_disabled(auth, &Origin::cli(), &client_id, true).await?;
             println!("client {client_id} disabled; its tokens are revoked");
         }
         ClientCommand::Enable { client_id } => {
-            clients::set_disabled(auth, &client_id, false).await?;
+            clients::set_disabled(auth, &Origin::cli(), &client_id, false).await?;
             println!("client {client_id} enabled");
         }
         ClientCommand::RevokeTokens { client_id } => {
-            let grants = clients::revoke_tokens(auth, &client_id).await?;
+            let grants = clients::revoke_tokens(auth, &Origin::cli(), &client_id).await?;
             println!("revoked every token of client {client_id} ({grants} grants)");
         }
         ClientCommand::RotateSecret { client_id, revoke_tokens, json } => {
-            let secret = clients::rotate_secret(auth, &client_id, revoke_tokens).await?;
+            let secret = clients::rotate_secret(auth, &Origin::cli(), &client_id, revoke_tokens).await?;
             let c = clients::find(auth, &client_id).await?;
             print_credentials(auth, &c, &secret, json.json);
         }
@@ -189,37 +191,9 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The JSON of a client: the same shape the admin API answers.
 fn client_json(auth: &Authority, c: &ClientRecord) -> serde_json::Value {
-    let p = Policy::for_client(&auth.settings.tokens, c);
-    let own = &c.policy;
-    json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "grant_types": grant_names(&c.grant_types),
-        "scopes": c.scopes,
-        "default_scopes": c.default_scopes,
-        "introspect": c.introspect,
-        "disabled": c.disabled_at.is_some(),
-        "secret_version": c.secret_version,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-        "policy": {
-            "access_lifetime_secs": p.access_lifetime_secs,
-            "refresh_lifetime_secs": p.refresh_lifetime_secs,
-            "family_lifetime_secs": p.family_lifetime_secs,
-            "rotate_refresh_tokens": p.rotate_refresh_tokens,
-            "replay_window_secs": p.replay_window_secs,
-            "client_credentials_refresh": p.client_credentials_refresh,
-        },
-        "policy_overrides": {
-            "access_lifetime_secs": own.access_lifetime_secs,
-            "refresh_lifetime_secs": own.refresh_lifetime_secs,
-            "family_lifetime_secs": own.family_lifetime_secs,
-            "rotate_refresh_tokens": own.rotate_refresh_tokens,
-            "replay_window_secs": own.replay_window_secs,
-            "client_credentials_refresh": own.client_credentials_refresh,
-        },
-    })
+    serde_json::to_value(ClientView::new(&auth.settings.tokens, c)).unwrap_or_default()
 }
 
 fn print_client(auth: &Authority, c: &ClientRecord, as_json: bool) {

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::input::read_secret_line;
 use super::JsonFlag;
-use crate::admin::tokens;
+use crate::admin::{tokens, Origin};
 use crate::oauth::revocation::Revoked;
 use crate::oauth::Authority;
 
@@ -46,10 +46,10 @@ pub async fn run(auth: &Authority, command: TokenCommand) -> anyhow::Result<()> 
         }
         TokenCommand::Revoke { token } => {
             let token = if token == "-" { read_secret_line("token")? } else { SecretString::from(token) };
-            match tokens::revoke(auth, token.expose_secret()).await? {
-                Revoked::Family => println!("refresh token revoked with its whole grant family"),
-                Revoked::AccessToken => println!("access token revoked"),
-                Revoked::Unknown => println!("unknown token: nothing to revoke"),
+            match tokens::revoke(auth, &Origin::cli(), token.expose_secret()).await?.map(|r| r.revoked) {
+                Some(Revoked::Family) => println!("refresh token revoked with its whole grant family"),
+                Some(Revoked::AccessToken) => println!("access token revoked"),
+                Some(Revoked::Unknown) | None => println!("unknown token: nothing to revoke"),
             }
         }
     }

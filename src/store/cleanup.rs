@@ -92,6 +92,11 @@ const DELETE_EMPTY_FAMILIES: &str = "delete from grant_family where family_id in
 const DROP_EXPIRED_REPLAYS: &str = "update token set replay_sealed = null, replay_until = null where token_digest in \
      (select token_digest from token where replay_until <= $1 order by replay_until limit $2)";
 
+/// Security events recorded at or before `$1`, oldest first, at most `$2` (through
+/// `security_event_occurred_at`).
+const DELETE_OLD_SECURITY_EVENTS: &str = "delete from security_event where security_event_id in \
+     (select security_event_id from security_event where occurred_at <= $1 order by occurred_at limit $2)";
+
 const BACKLOG: &str = "select \
        (select count(*) from token where kind = 'access' and expires_at <= $1), \
        (select count(*) from grant_family where revoked_at <= $1) \
@@ -151,6 +156,16 @@ impl Store {
         let mut removed = Removed { families, ..Removed::default() };
         removed.count_kinds(&kinds);
         Ok(removed)
+    }
+
+    /// Deletes up to `limit` security events recorded at or before `cutoff`, oldest first.
+    pub async fn delete_old_security_events(&self, cutoff: UnixTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |conn| sqlx::query(DELETE_OLD_SECURITY_EVENTS)
+            .bind(cutoff)
+            .bind(i64::from(limit))
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?)
     }
 
     /// Deletes up to `limit` access tokens that expired at or before `cutoff`, oldest first, and,

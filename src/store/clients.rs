@@ -69,6 +69,16 @@ impl std::fmt::Debug for ClientRecord {
     }
 }
 
+/// Which clients to list; `None` matches any.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ClientFilter<'a> {
+    pub disabled: Option<bool>,
+    /// Clients allowed this grant type.
+    pub grant_type: Option<GrantType>,
+    /// Clients allowed this scope (one scope token).
+    pub scope: Option<&'a str>,
+}
+
 pub struct NewClient<'a> {
     pub client_id: &'a str,
     pub name: &'a str,
@@ -152,6 +162,15 @@ macro_rules! select_clients {
 
 const SELECT_CLIENT: &str = select_clients!("where client_id = $1");
 const SELECT_CLIENTS: &str = select_clients!("order by client_id");
+/// A page of clients by id, after `$1`. "The list column holds the token" is written with
+/// `replace`, which both backends have and which compares bytes exactly: `like` would treat `_`
+/// and `%` in a scope as wildcards, and ignores case on SQLite.
+const SELECT_CLIENT_PAGE: &str = select_clients!(
+    "where ($1 is null or client_id > $1) and ($2 is null or (disabled_at is not null) = $2) \
+     and ($3 is null or length(replace(' ' || grant_types || ' ', ' ' || $3 || ' ', '')) < length(grant_types) + 2) \
+     and ($4 is null or length(replace(' ' || scopes || ' ', ' ' || $4 || ' ', '')) < length(scopes) + 2) \
+     order by client_id limit $5"
+);
 
 const DELETE_CLIENT: &str = "delete from client where client_id = $1";
 
@@ -218,6 +237,25 @@ impl Store {
 
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
         let rows = on_pool!(self, |conn| sqlx::query_as::<_, ClientRow>(SELECT_CLIENTS).fetch_all(conn).await)?;
+        rows.into_iter().map(ClientRecord::try_from).collect()
+    }
+
+    /// Up to `limit` clients matching `filter`, by id, after `after`. Read from the database, not
+    /// the cache.
+    pub async fn list_clients_page(
+        &self,
+        filter: ClientFilter<'_>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientRecord>, StoreError> {
+        let rows = on_pool!(self, |conn| sqlx::query_as::<_, ClientRow>(SELECT_CLIENT_PAGE)
+            .bind(after)
+            .bind(filter.disabled)
+            .bind(filter.grant_type)
+            .bind(filter.scope)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await)?;
         rows.into_iter().map(ClientRecord::try_from).collect()
     }
 

@@ -1,6 +1,7 @@
 //! The `grant_family` table: one row per successful grant. Every access and refresh token
 //! descends from exactly one family, so ending a grant (revocation of a refresh token, reuse
 //! detection, an operator's revocation) is one update, and every token lookup joins its family.
+//! The admin API and the console list and show families.
 
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Type};
@@ -54,6 +55,55 @@ where
         .bind(f.expires_at)
 }
 
+/// A grant family as stored, with whether anything of it can still be used.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FamilyRecord {
+    pub family_id: String,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub grant_type: GrantType,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+    /// Not revoked, not past its absolute end, and holding a token that is neither revoked,
+    /// rotated nor expired.
+    pub active: bool,
+}
+
+/// Which families to list; `None` matches any.
+#[derive(Debug, Default, Clone)]
+pub struct FamilyFilter<'a> {
+    pub client_id: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub active: Option<bool>,
+}
+
+/// Where a page of families starts: after the family at (`created_at`, `family_id`) in
+/// newest-first order.
+pub type FamilyKey = (UnixTime, String);
+
+/// The family columns and `active` at `$1`, for [`FamilyRecord`], as a subquery named `f`.
+macro_rules! select_families {
+    ($tail:literal) => {
+        concat!(
+            "select * from (select family_id, client_id, username, grant_type, scope, created_at, expires_at, \
+             revoked_at, (revoked_at is null and (expires_at is null or expires_at > $1) and exists \
+             (select 1 from token t where t.family_id = grant_family.family_id and t.revoked_at is null \
+             and t.consumed_at is null and t.expires_at > $1)) as active from grant_family) f ",
+            $tail
+        )
+    };
+}
+
+const SELECT_FAMILY: &str = select_families!("where family_id = $2");
+/// Newest first; `$5`/`$6` is the last family of the previous page.
+const SELECT_FAMILY_PAGE: &str = select_families!(
+    "where ($2 is null or client_id = $2) and ($3 is null or username = $3) and ($4 is null or active = $4) \
+     and ($5 is null or created_at < $5 or (created_at = $5 and family_id < $6)) \
+     order by created_at desc, family_id desc limit $7"
+);
+
 pub(super) const INSERT_FAMILY: &str = "insert into grant_family (family_id, client_id, username, grant_type, \
      scope, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)";
 const REVOKE_FAMILY: &str = "update grant_family set revoked_at = $2 where family_id = $1 and revoked_at is null";
@@ -79,6 +129,32 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(done > 0)
+    }
+
+    /// A grant family by id, with whether it is active at `now`.
+    pub async fn find_family(&self, family_id: &str, now: UnixTime) -> Result<Option<FamilyRecord>, StoreError> {
+        Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_FAMILY).bind(now).bind(family_id).fetch_optional(conn).await)?)
+    }
+
+    /// Up to `limit` families matching `filter` (active meaning active at `now`), newest first,
+    /// after `after` (the last family of the previous page).
+    pub async fn list_families(
+        &self,
+        filter: &FamilyFilter<'_>,
+        after: Option<&FamilyKey>,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<FamilyRecord>, StoreError> {
+        Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_FAMILY_PAGE)
+            .bind(now)
+            .bind(filter.client_id)
+            .bind(filter.username)
+            .bind(filter.active)
+            .bind(after.map(|(at, _)| *at))
+            .bind(after.map(|(_, id)| id.as_str()))
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await)?)
     }
 
     /// Revokes every grant family of a client (after a leaked secret, or when it is disabled).

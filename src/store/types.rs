@@ -164,6 +164,94 @@ impl GrantType {
 text_enum!(TokenKind, "token kind");
 text_enum!(GrantType, "grant type");
 
+/// Declares a text enum: its variants with their column names, `as_str`, `parse` (the inverse),
+/// `ALL`, and the sqlx mapping of [`text_enum!`].
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $ty:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident = $name:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$ty> {
+                $ty::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            fn from_column(text: &str) -> Option<$ty> {
+                $ty::parse(text)
+            }
+        }
+
+        text_enum!($ty, $what);
+    };
+}
+
+named_enum!(
+    /// What a security event records (`security_event.kind`). The names are stable: operators
+    /// filter on them and alerting rules match them.
+    EventKind, "security event kind", {
+        /// A rotated refresh token was presented again; its grant family was revoked.
+        RefreshTokenReuse = "refresh_token_reuse",
+        /// Repeated failed sign-ins or password grants locked an account or address out for a
+        /// while (recorded by the throttle of failed authentications).
+        LoginThrottled = "login_throttled",
+        /// An administrator revoked one token (a refresh token with its grant family).
+        TokenRevoked = "token_revoked",
+        /// An administrator revoked one grant family.
+        GrantRevoked = "grant_revoked",
+        /// An administrator revoked every token of a client.
+        ClientTokensRevoked = "client_tokens_revoked",
+        /// An administrator revoked every token of a user.
+        UserTokensRevoked = "user_tokens_revoked",
+        /// A client was disabled (its tokens revoked) or enabled again.
+        ClientDisabled = "client_disabled",
+        ClientEnabled = "client_enabled",
+        /// A client was deleted with every token issued to it.
+        ClientDeleted = "client_deleted",
+        /// A client was given a new secret.
+        ClientSecretRotated = "client_secret_rotated",
+        /// A user was disabled (their tokens revoked) or enabled again.
+        UserDisabled = "user_disabled",
+        UserEnabled = "user_enabled",
+        /// A user was deleted with every token issued for them.
+        UserDeleted = "user_deleted",
+        /// An administrator set a user's password.
+        UserPasswordReset = "user_password_reset",
+        /// A user was made an administrator, or no longer is one.
+        UserAdminGranted = "user_admin_granted",
+        UserAdminRevoked = "user_admin_revoked",
+        /// A call to the admin API by a token carrying the admin scope (the audit trail).
+        AdminApiCall = "admin_api_call",
+        /// A call to the admin API refused for want of privileges (an active token without the
+        /// admin scope, or of a user who is not an administrator).
+        AdminApiDenied = "admin_api_denied",
+    }
+);
+
+named_enum!(
+    /// Who caused a security event (`security_event.actor_kind`).
+    ActorKind, "actor kind", {
+        /// An administrator (a user with the admin flag), through the console or the admin API.
+        User = "user",
+        /// A client, through the admin API with a token of its own.
+        Client = "client",
+        /// The operator at the command line, on the server.
+        Cli = "cli",
+        /// oauthd itself (reuse detection, throttling).
+        System = "system",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +281,18 @@ mod tests {
         assert_eq!(TokenKind::from_column("access"), Some(TokenKind::Access));
         assert_eq!(TokenKind::from_column("refresh"), Some(TokenKind::Refresh));
         assert_eq!(TokenKind::from_column("ACCESS"), None);
+    }
+
+    #[test]
+    fn event_and_actor_kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
+        }
+        for kind in ActorKind::ALL {
+            assert_eq!(ActorKind::from_column(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(EventKind::parse("Refresh_Token_Reuse"), None, "names are case-sensitive");
+        assert_eq!(ActorKind::parse("admin"), None);
     }
 
     #[test]

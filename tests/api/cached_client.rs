@@ -5,7 +5,7 @@
 //! nothing was changed by a request that should have been refused.
 
 use oauthd::admin::clients::{self, ClientChanges, ClientSpec};
-use oauthd::admin::tokens;
+use oauthd::admin::{tokens, Origin};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::helpers::{assert_error, basic, form, sample, TestApp, TestClient};
@@ -47,7 +47,7 @@ async fn assert_refused_everywhere(app: &TestApp, client: &TestClient, access: &
 async fn every_endpoint_refuses_a_cached_secret_once_it_was_rotated(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = warm(&app, &client).await;
-    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let new_secret = clients::rotate_secret(&app.auth, &Origin::cli(), &client.id, false).await.unwrap();
 
     assert_refused_everywhere(&app, &client, &access, &refresh).await;
     assert!(app.is_active(&access).await && app.is_active(&refresh).await, "refused requests changed nothing");
@@ -62,10 +62,10 @@ async fn every_endpoint_refuses_a_cached_secret_once_it_was_rotated(app: TestApp
 async fn every_endpoint_refuses_a_cached_client_once_it_was_disabled(app: TestApp) {
     let client = app.standard_client().await;
     let (access, refresh) = warm(&app, &client).await;
-    clients::set_disabled(&app.auth, &client.id, true).await.unwrap();
+    clients::set_disabled(&app.auth, &Origin::cli(), &client.id, true).await.unwrap();
     assert_refused_everywhere(&app, &client, &access, &refresh).await;
 
-    clients::set_disabled(&app.auth, &client.id, false).await.unwrap();
+    clients::set_disabled(&app.auth, &Origin::cli(), &client.id, false).await.unwrap();
     app.clock.advance(61);
     assert_eq!(app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await.status(), 200);
     assert_eq!(app.introspect(&client, &access).await["active"], false, "disabling revoked its tokens");
@@ -101,7 +101,7 @@ async fn a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_e
     };
     let old = app.create_client(spec("the-first-secret-value")).await;
     warm(&app, &old).await;
-    clients::delete(&app.auth, &old.id).await.unwrap();
+    clients::delete(&app.auth, &Origin::cli(), &old.id).await.unwrap();
     // Same id, secret version back at 1: only the new hash tells the rows apart. The new
     // client's tokens come from the operator, so the old secret's cache entry is still there.
     let new = app.create_client(spec("the-second-secret-value")).await;
@@ -155,7 +155,7 @@ async fn a_client_changed_through_another_instance_is_refused_on_every_endpoint_
         assert!(start.elapsed() < std::time::Duration::from_secs(5), "the second instance never cached the client");
         warm(&second, &client).await;
     }
-    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let new_secret = clients::rotate_secret(&app.auth, &Origin::cli(), &client.id, false).await.unwrap();
 
     let start = std::time::Instant::now();
     loop {

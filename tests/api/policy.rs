@@ -1,7 +1,7 @@
 //! Per-client policy overrides (`oauthd client update`) and admin revocation.
 
 use oauthd::admin::clients::{self, ClientChanges};
-use oauthd::admin::users;
+use oauthd::admin::{users, Origin};
 use serde_json::Value;
 
 use crate::helpers::{assert_error, Run, TestApp, TestClient};
@@ -136,7 +136,7 @@ async fn user_revoke_tokens_revokes_every_token_of_that_user_only(app: TestApp) 
     };
     let alice = grant("alice").await;
     let bob = grant("bob").await;
-    assert_eq!(users::revoke_tokens(&app.auth, "alice").await.unwrap(), 1);
+    assert_eq!(users::revoke_tokens(&app.auth, &Origin::cli(), "alice").await.unwrap(), 1);
     assert!(!app.is_active(&alice).await && app.is_active(&bob).await);
     app.oauthd(&["user", "revoke-tokens", "bob"]).run_ok();
     assert!(!app.is_active(&bob).await);
@@ -159,8 +159,8 @@ async fn disabling_a_client_refuses_it_and_revokes_its_tokens(app: TestApp) {
 async fn rotating_a_secret_keeps_tokens_unless_asked_to_revoke_them(app: TestApp) {
     let client = app.standard_client().await;
     let (kept, _) = app.token_pair(&client).await;
-    clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    clients::rotate_secret(&app.auth, &Origin::cli(), &client.id, false).await.unwrap();
     assert!(app.is_active(&kept).await);
-    clients::rotate_secret(&app.auth, &client.id, true).await.unwrap();
+    clients::rotate_secret(&app.auth, &Origin::cli(), &client.id, true).await.unwrap();
     assert!(!app.is_active(&kept).await);
 }

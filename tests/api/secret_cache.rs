@@ -2,6 +2,7 @@
 //! behaviour only — what is accepted and what is refused — never timing.
 
 use oauthd::admin::clients::{self, ClientSpec};
+use oauthd::admin::Origin;
 use oauthd::config::Settings;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -25,7 +26,7 @@ async fn client_credentials_status(app: &TestApp, client: &TestClient) -> u16 {
 /// Rotates `client`'s secret: at once the old secret is refused and the new one works, twice
 /// (so it is cached), and the old one is still refused after that. Returns the rotated client.
 async fn rotate_and_check(app: &TestApp, client: &TestClient) -> TestClient {
-    let new_secret = clients::rotate_secret(&app.auth, &client.id, false).await.unwrap();
+    let new_secret = clients::rotate_secret(&app.auth, &Origin::cli(), &client.id, false).await.unwrap();
     let r = app.post_token_basic(client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
     let rotated = client.with_secret(new_secret.expose_secret());
@@ -72,7 +73,7 @@ async fn a_wrong_secret_never_matches_a_cached_one(app: TestApp) {
 async fn deleting_a_client_makes_its_cached_credentials_fail(app: TestApp) {
     let client = app.standard_client().await;
     assert_eq!(client_credentials_status(&app, &client).await, 200);
-    clients::delete(&app.auth, &client.id).await.unwrap();
+    clients::delete(&app.auth, &Origin::cli(), &client.id).await.unwrap();
     let r = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_error(r, 401, "invalid_client").await;
 }
@@ -85,7 +86,7 @@ async fn a_client_created_again_under_the_same_id_does_not_accept_the_old_cached
     };
     let old = app.create_client(spec("the-first-secret-value")).await;
     assert_eq!(client_credentials_status(&app, &old).await, 200);
-    clients::delete(&app.auth, &old.id).await.unwrap();
+    clients::delete(&app.auth, &Origin::cli(), &old.id).await.unwrap();
     // Same id, secret version back at 1: only the new hash tells the rows apart.
     let new = app.create_client(spec("the-second-secret-value")).await;
     let r = app.post_token_basic(&old, &[("grant_type", "client_credentials")]).await;

@@ -23,7 +23,8 @@ pub async fn grant(
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
     let user = auth.store.find_user(username).await?;
     let matched = auth.hasher.verify(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str())).await?;
-    let Some(user) = user.filter(|_| matched) else {
+    // A disabled user answers as a wrong password does (their password was still verified).
+    let Some(user) = user.filter(|u| matched && u.disabled_at.is_none()) else {
         tracing::info!("resource owner authentication failed");
         return Err(OAuthError::invalid_grant("the resource owner credentials are invalid"));
     };

@@ -18,6 +18,7 @@
 use secrecy::SecretString;
 
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::events::{Origin, SecurityEvent};
 use crate::oauth::issuer::{Expiries, FreshTokens, TokenResponse};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Policy;
@@ -26,7 +27,7 @@ use crate::oauth::token_format;
 use crate::oauth::token_state::{check, Inactive};
 use crate::oauth::{replay, Authority, OAuthError};
 use crate::store::tokens::{InPlace, Rotation};
-use crate::store::{Digest, TokenKind, TokenRecord};
+use crate::store::{Digest, EventKind, TokenKind, TokenRecord};
 
 pub async fn grant(
     auth: &Authority,
@@ -184,12 +185,11 @@ impl Refresh<'_> {
         }
         auth.store.revoke_family(&record.family_id, now).await?;
         auth.metrics.refresh("reuse_detected");
-        tracing::warn!(
-            security_event = "refresh_token_reuse",
-            client_id = %record.client_id,
-            family_id = %record.family_id,
-            "a rotated refresh token was presented again; its grant family is revoked"
-        );
+        let event = SecurityEvent::new(EventKind::RefreshTokenReuse, &Origin::system())
+            .client(&record.client_id)
+            .user(record.username.as_deref())
+            .family(&record.family_id);
+        auth.record_security_event(event).await;
         Err(refused(Inactive::Consumed))
     }
 
