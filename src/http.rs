@@ -2,6 +2,7 @@
 //! wrap every request (request id, sensitive headers, tracing, timeout, body limit, panics, and
 //! behind a TLS-terminating proxy the TLS requirement) live here.
 
+pub mod admin_api;
 pub mod discovery;
 pub mod extract;
 pub mod health;
@@ -36,6 +37,34 @@ pub type AppState = Authority;
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
+    let mut routes = Router::new()
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route("/docs", get(discovery::docs));
+    if settings.metrics.enabled && settings.metrics.listen.is_none() {
+        routes = routes.route("/metrics", get(metrics::metrics));
+    }
+    if settings.admin.listen.is_none() {
+        routes = routes.merge(admin_api::routes(&state));
+    }
+    with_layers(routes, state)
+}
+
+/// The router of a separate admin listener (`admin.listen`): the admin API alone, behind the same
+/// layers (and TLS rule) as the main listener.
+pub fn admin_router(state: AppState) -> Router {
+    with_layers(admin_api::routes(&state), state)
+}
+
+/// Wraps a listener's routes in the layers every request passes: request id, sensitive headers,
+/// tracing, panics, timeout, body limit, the metrics of routed requests, a JSON 404, and behind a
+/// TLS-terminating proxy the TLS requirement.
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let settings = state.settings.clone();
     let layers = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -49,18 +78,7 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.server.request_timeout_secs),
         ))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
-    let mut routes = Router::new()
-        .route("/token", post(token::token))
-        .route("/revoke", post(revoke::revoke))
-        .route("/introspect", post(introspect::introspect))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
-        .route("/docs", get(discovery::docs));
-    if settings.metrics.enabled && settings.metrics.listen.is_none() {
-        routes = routes.route("/metrics", get(metrics::metrics));
-    }
-    routes =
+    let mut routes =
         routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track)).fallback(not_found);
     if let Some(policy) = require_tls::TlsPolicy::from_settings(&settings) {
         routes = routes.layer(axum::middleware::from_fn_with_state(policy, require_tls::require_tls));

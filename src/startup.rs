@@ -1,6 +1,7 @@
 //! Building and running the server: open (and migrate) the store, bind the listener (port 0 in
-//! tests), load or generate the TLS certificate when configured, serve HTTP or HTTPS until SIGTERM
-//! or ctrl-c, then let in-flight requests finish within the grace period and exit.
+//! tests) — and the separate metrics and admin API listeners when configured — load or generate
+//! the TLS certificate when configured, serve HTTP or HTTPS until SIGTERM or ctrl-c, then let
+//! in-flight requests finish within the grace period and exit.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ pub struct Application {
     local: SocketAddr,
     /// The separate `/metrics` listener, when `metrics.listen` is set.
     metrics_listener: Option<TcpListener>,
+    /// The separate admin API listener, when `admin.listen` is set.
+    admin_listener: Option<std::net::TcpListener>,
     authority: Authority,
     tls: Option<Tls>,
 }
@@ -67,13 +70,22 @@ impl Application {
             ),
             None => None,
         };
+        let admin_listener = match settings.admin.listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (admin.listen)"))?
+                    .into_std()?,
+            ),
+            None => None,
+        };
         if settings.behind_tls_proxy() && settings.server.trusted_proxies.0.is_empty() {
             tracing::warn!(
                 "server.issuer is https but the listener is plain HTTP and server.trusted_proxies is empty: every request but the health probes will be refused"
             );
         }
         let authority = authority(settings, store, clock)?;
-        Ok(Application { listener, local, metrics_listener, authority, tls })
+        Ok(Application { listener, local, metrics_listener, admin_listener, authority, tls })
     }
 
     pub fn port(&self) -> u16 {
@@ -92,6 +104,11 @@ impl Application {
     /// The port of the separate metrics listener, if any.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
+    }
+
+    /// The port of the separate admin API listener, if any.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn authority(&self) -> &Authority {
@@ -120,27 +137,28 @@ impl Application {
         let metrics = self
             .metrics_listener
             .map(|listener| axum::serve(listener, crate::http::metrics::router(self.authority.clone())));
-        let app = crate::http::router(self.authority).into_make_service_with_connect_info::<SocketAddr>();
+        let admin = self.admin_listener.map(|listener| (listener, crate::http::admin_router(self.authority.clone())));
+        let app = crate::http::router(self.authority);
         let handle = axum_server::Handle::new();
         // Bounds how long a connection may sit without sending its first request.
         let first_request = Duration::from_secs(settings.server.request_timeout_secs);
-        let server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &self.tls {
-            Some(tls) => {
-                tls.spawn_reloader(Duration::from_secs(settings.tls.reload_check_secs));
-                Box::pin(
-                    axum_server::from_tcp_rustls(self.listener, tls.rustls_config())?
-                        .handle(handle.clone())
-                        .first_request_timeout(first_request)
-                        .serve(app),
-                )
+        if let Some(tls) = &self.tls {
+            tls.spawn_reloader(Duration::from_secs(settings.tls.reload_check_secs));
+        }
+        let server = serve(self.listener, app, self.tls.as_ref(), &handle, first_request)?;
+        // The admin API's own listener, when admin.listen is set: the same TLS and shutdown.
+        let admin_handle = axum_server::Handle::new();
+        if let Some((listener, router)) = admin {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "admin API listening (admin.listen); not served on server.listen");
             }
-            None => Box::pin(
-                axum_server::from_tcp(self.listener)?
-                    .handle(handle.clone())
-                    .first_request_timeout(first_request)
-                    .serve(app),
-            ),
-        };
+            let admin_server = serve(listener, router, self.tls.as_ref(), &admin_handle, first_request)?;
+            tokio::spawn(async move {
+                if let Err(e) = admin_server.await {
+                    tracing::error!(error = %e, "admin listener failed");
+                }
+            });
+        }
         // Logged once the reloader listens for SIGHUP: scripts may signal as soon as they read it.
         tracing::info!(
             address = %self.local,
@@ -166,6 +184,7 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(true);
             handle.graceful_shutdown(Some(grace));
+            admin_handle.graceful_shutdown(Some(grace));
         });
         let deadline = async move {
             let _ = stopping_rx.wait_for(|stopping| *stopping).await;
@@ -184,6 +203,28 @@ impl Application {
         tracing::info!("oauthd stopped");
         Ok(())
     }
+}
+
+/// A listener served over HTTPS when `tls` is given, else plain HTTP, until `handle` shuts it down.
+fn serve(
+    listener: std::net::TcpListener,
+    router: axum::Router,
+    tls: Option<&Tls>,
+    handle: &axum_server::Handle<SocketAddr>,
+    first_request: Duration,
+) -> anyhow::Result<Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>> {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    Ok(match tls {
+        Some(tls) => Box::pin(
+            axum_server::from_tcp_rustls(listener, tls.rustls_config())?
+                .handle(handle.clone())
+                .first_request_timeout(first_request)
+                .serve(app),
+        ),
+        None => Box::pin(
+            axum_server::from_tcp(listener)?.handle(handle.clone()).first_request_timeout(first_request).serve(app),
+        ),
+    })
 }
 
 /// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not on first poll, so a platform that

@@ -18,16 +18,19 @@
 //! - `process`: the real `oauthd` binary as a child process ([`oauthd`], `app.oauthd(…)`,
 //!   [`Served`]) and curl.
 //! - `seed`: the seed's client (`app.seed_client()`) and its literal credentials.
+//! - `admin`: the admin API as an automation client calls it (`app.admin_api()`).
 
 use std::future::Future;
 
 use oauthd::config::Settings;
 
+mod admin;
 mod app;
 mod database;
 mod process;
 mod seed;
 
+pub use admin::{ok, AdminApi};
 pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestApp, TestClient};
 pub use database::{Backend, TestDb};
 pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};

@@ -53,12 +53,14 @@ macro_rules! on_both_backends {
 
 mod helpers;
 
+mod admin_api;
 mod cached_client;
 mod cleanup;
 mod cli;
 mod client_auth;
 mod config;
 mod discovery;
+mod events;
 mod grants;
 mod health;
 mod healthcheck;

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub database_url: String,
     pub metrics_port: Option<u16>,
+    /// The separate admin API listener's port, when `admin.listen` is set.
+    pub admin_port: Option<u16>,
     /// The certificate served, when the app serves HTTPS (PEM).
     pub certificate_pem: Option<String>,
     /// Its SHA-256 fingerprint, `AB:CD:…`.
@@ -101,6 +103,7 @@ async fn launch(
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let auth = app.authority().clone();
     let metrics_port = app.metrics_port();
+    let admin_port = app.admin_port();
     let certificate_pem = app.tls().map(|t| t.certificate_pem());
     let fingerprint = app.tls().map(|t| t.fingerprint());
     tokio::spawn(app.run_until(std::future::pending()));
@@ -111,7 +114,19 @@ async fn launch(
             .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM"));
     }
     let http = http.build().expect("http client");
-    TestApp { backend, address, auth, clock, http, database_url, metrics_port, certificate_pem, fingerprint, _db: db }
+    TestApp {
+        backend,
+        address,
+        auth,
+        clock,
+        http,
+        database_url,
+        metrics_port,
+        admin_port,
+        certificate_pem,
+        fingerprint,
+        _db: db,
+    }
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, joined by ':', then base64-encoded.
