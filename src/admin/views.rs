@@ -1,11 +1,11 @@
 //! The JSON shapes of what the admin functions return: printed by the CLI's `--json`, answered by
 //! the admin API (and described in its OpenAPI document), available to the console. None holds a
-//! secret hash, a token or a digest; a secret appears only in [`CreatedClientView`], once.
+//! secret hash, a token or a digest; a secret appears only in [`CreatedClientView`], once. Times
+//! are unix seconds (`i64`, not the `UnixTime` alias, which the OpenAPI schemas would not resolve).
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::clock::UnixTime;
 use crate::config::TokenSettings;
 use crate::oauth::policy::Policy;
 use crate::store::{ClientRecord, FamilyRecord, SecurityEventRecord, UserRecord};
@@ -28,9 +28,9 @@ pub struct ClientView {
     /// Bumped by every change to the client.
     pub secret_version: i64,
     /// Unix seconds.
-    pub created_at: UnixTime,
+    pub created_at: i64,
     /// Unix seconds.
-    pub updated_at: UnixTime,
+    pub updated_at: i64,
     /// The token policy in force: the client's overrides over the `[tokens]` settings.
     pub policy: PolicyView,
     /// The client's own overrides; null values follow the `[tokens]` settings.
@@ -113,9 +113,9 @@ pub struct UserView {
     /// A disabled user cannot authenticate.
     pub disabled: bool,
     /// Unix seconds.
-    pub created_at: UnixTime,
+    pub created_at: i64,
     /// Unix seconds.
-    pub updated_at: UnixTime,
+    pub updated_at: i64,
 }
 
 impl From<&UserRecord> for UserView {
@@ -142,11 +142,11 @@ pub struct GrantView {
     /// The scope granted (space-separated).
     pub scope: String,
     /// Unix seconds.
-    pub created_at: UnixTime,
+    pub created_at: i64,
     /// The family's absolute end (unix seconds); null when unlimited.
-    pub expires_at: Option<UnixTime>,
+    pub expires_at: Option<i64>,
     /// When it was revoked (unix seconds); null while not revoked.
-    pub revoked_at: Option<UnixTime>,
+    pub revoked_at: Option<i64>,
     /// Not revoked, not past its end, and holding a token that can still be used.
     pub active: bool,
 }
@@ -182,11 +182,11 @@ pub struct TokenView {
     /// The token's scope (space-separated).
     pub scope: String,
     /// Unix seconds.
-    pub issued_at: UnixTime,
+    pub issued_at: i64,
     /// Unix seconds: the token's expiry, or its family's end when that comes first.
-    pub expires_at: UnixTime,
+    pub expires_at: i64,
     /// An access token's first use (introspection or an admin API call), unix seconds.
-    pub first_used_at: Option<UnixTime>,
+    pub first_used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -215,7 +215,7 @@ pub struct EventView {
     /// Increases with each event recorded.
     pub id: i64,
     /// Unix seconds.
-    pub occurred_at: UnixTime,
+    pub occurred_at: i64,
     /// refresh_token_reuse, login_throttled, token_revoked, grant_revoked, client_tokens_revoked,
     /// user_tokens_revoked, client_disabled, client_enabled, client_deleted,
     /// client_secret_rotated, user_disabled, user_enabled, user_deleted, user_password_reset,

@@ -100,7 +100,7 @@ pub struct RevokedGrants {
 struct Document(Arc<OpenApiDocument>);
 
 /// This document: the admin API in OpenAPI 3.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "meta",
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
 async fn openapi_json(Extension(Document(document)): Extension<Document>) -> Response {
     Json(document.as_ref()).into_response()

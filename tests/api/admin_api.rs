@@ -795,6 +795,14 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist(app: TestA
     .map(|(method, path)| (method.to_owned(), format!("/admin/api/v1{path}")))
     .collect();
     assert_eq!(documented, expected, "the document lists every admin route and no other");
+    let operation_ids: BTreeSet<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| METHODS.iter().filter_map(|m| item.get(*m)))
+        .map(|operation| operation["operationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(operation_ids.len(), expected.len(), "operationIds are unique (OpenAPI: MUST)");
 
     // Every documented operation is routed: without a token each protected one answers 401 — the
     // router found it and its authentication ran — and says so in the document; a method the

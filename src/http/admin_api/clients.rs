@@ -112,7 +112,7 @@ fn created(auth: &AppState, c: &ClientRecord, secret: &SecretString) -> CreatedC
 }
 
 /// List clients, by client id.
-#[utoipa::path(get, path = "/clients", tag = TAG_CLIENTS, params(ClientListQuery),
+#[utoipa::path(get, path = "/clients", operation_id = "list_clients", tag = TAG_CLIENTS, params(ClientListQuery),
     responses((status = 200, body = PageView<ClientView>), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(auth): State<AppState>,
@@ -125,7 +125,7 @@ pub async fn list(
 }
 
 /// Create a client; the answer holds its secret, shown this once.
-#[utoipa::path(post, path = "/clients", tag = TAG_CLIENTS, request_body = NewClientBody,
+#[utoipa::path(post, path = "/clients", operation_id = "create_client", tag = TAG_CLIENTS, request_body = NewClientBody,
     responses((status = 201, body = CreatedClientView), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -146,7 +146,7 @@ pub async fn create(
 }
 
 /// Show a client with the token policy in force for it.
-#[utoipa::path(get, path = "/clients/{client_id}", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
+#[utoipa::path(get, path = "/clients/{client_id}", operation_id = "show_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
 pub async fn show(State(auth): State<AppState>, ApiPath(id): ApiPath) -> Result<Json<ClientView>, ApiError> {
     Ok(Json(view(&auth, &clients::find(&auth, &id).await?)))
@@ -154,7 +154,7 @@ pub async fn show(State(auth): State<AppState>, ApiPath(id): ApiPath) -> Result<
 
 /// Change a client's name, grant types, scopes, resource-server flag or token policy. Tokens
 /// already issued keep their expiry.
-#[utoipa::path(patch, path = "/clients/{client_id}", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
+#[utoipa::path(patch, path = "/clients/{client_id}", operation_id = "update_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     request_body = ClientPatch,
     responses((status = 200, body = ClientView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
@@ -179,7 +179,7 @@ pub async fn update(
 }
 
 /// Delete a client and every token issued to it.
-#[utoipa::path(delete, path = "/clients/{client_id}", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
+#[utoipa::path(delete, path = "/clients/{client_id}", operation_id = "delete_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(auth): State<AppState>,
@@ -191,7 +191,7 @@ pub async fn delete(
 }
 
 /// Disable a client: it can no longer authenticate, and every token issued to it is revoked.
-#[utoipa::path(post, path = "/clients/{client_id}/disable", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
+#[utoipa::path(post, path = "/clients/{client_id}/disable", operation_id = "disable_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
 pub async fn disable(
     State(auth): State<AppState>,
@@ -203,7 +203,7 @@ pub async fn disable(
 }
 
 /// Enable a disabled client (its revoked tokens stay revoked).
-#[utoipa::path(post, path = "/clients/{client_id}/enable", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
+#[utoipa::path(post, path = "/clients/{client_id}/enable", operation_id = "enable_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
 pub async fn enable(
     State(auth): State<AppState>,
@@ -215,7 +215,7 @@ pub async fn enable(
 }
 
 /// Give a client a new secret, shown this once; the old one stops working at once.
-#[utoipa::path(post, path = "/clients/{client_id}/rotate-secret", tag = TAG_CLIENTS,
+#[utoipa::path(post, path = "/clients/{client_id}/rotate-secret", operation_id = "rotate_client_secret", tag = TAG_CLIENTS,
     params(("client_id" = String, Path)), request_body(content = Option<RotateSecretBody>),
     responses((status = 200, body = CreatedClientView), (status = 404, body = ErrorBody)))]
 pub async fn rotate_secret(
@@ -229,7 +229,7 @@ pub async fn rotate_secret(
 }
 
 /// Revoke every token issued to a client (after a leaked secret).
-#[utoipa::path(post, path = "/clients/{client_id}/revoke-tokens", tag = TAG_CLIENTS,
+#[utoipa::path(post, path = "/clients/{client_id}/revoke-tokens", operation_id = "revoke_client_tokens", tag = TAG_CLIENTS,
     params(("client_id" = String, Path)),
     responses((status = 200, body = RevokedGrants), (status = 404, body = ErrorBody)))]
 pub async fn revoke_tokens(

@@ -34,7 +34,7 @@ pub struct EventListQuery {
 }
 
 /// List security events, newest first.
-#[utoipa::path(get, path = "/events", tag = TAG_EVENTS, params(EventListQuery),
+#[utoipa::path(get, path = "/events", operation_id = "list_events", tag = TAG_EVENTS, params(EventListQuery),
     responses((status = 200, body = PageView<EventView>), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(auth): State<AppState>,

@@ -31,7 +31,7 @@ pub struct GrantListQuery {
 }
 
 /// List the grant families of a client or a user, newest first.
-#[utoipa::path(get, path = "/grants", tag = TAG_GRANTS, params(GrantListQuery),
+#[utoipa::path(get, path = "/grants", operation_id = "list_grants", tag = TAG_GRANTS, params(GrantListQuery),
     responses((status = 200, body = PageView<GrantView>), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(auth): State<AppState>,
@@ -44,14 +44,14 @@ pub async fn list(
 }
 
 /// Show a grant family.
-#[utoipa::path(get, path = "/grants/{family_id}", tag = TAG_GRANTS, params(("family_id" = String, Path)),
+#[utoipa::path(get, path = "/grants/{family_id}", operation_id = "show_grant", tag = TAG_GRANTS, params(("family_id" = String, Path)),
     responses((status = 200, body = GrantView), (status = 404, body = ErrorBody)))]
 pub async fn show(State(auth): State<AppState>, ApiPath(id): ApiPath) -> Result<Json<GrantView>, ApiError> {
     Ok(Json(GrantView::from(&grants::find(&auth, &id).await?)))
 }
 
 /// Revoke a grant family: every access and refresh token descended from it.
-#[utoipa::path(post, path = "/grants/{family_id}/revoke", tag = TAG_GRANTS, params(("family_id" = String, Path)),
+#[utoipa::path(post, path = "/grants/{family_id}/revoke", operation_id = "revoke_grant", tag = TAG_GRANTS, params(("family_id" = String, Path)),
     responses((status = 200, body = GrantView), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(auth): State<AppState>,

@@ -45,7 +45,7 @@ fn unknown() -> ApiError {
 }
 
 /// Look a token up: its state, kind, grant family, client, user, scope and expiry.
-#[utoipa::path(post, path = "/tokens/lookup", tag = TAG_TOKENS, request_body = TokenBody,
+#[utoipa::path(post, path = "/tokens/lookup", operation_id = "lookup_token", tag = TAG_TOKENS, request_body = TokenBody,
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody)))]
 pub async fn lookup(
     State(auth): State<AppState>,
@@ -57,7 +57,7 @@ pub async fn lookup(
 
 /// Revoke a token, whoever it was issued to: a refresh token with its whole grant family, an
 /// access token alone.
-#[utoipa::path(post, path = "/tokens/revoke", tag = TAG_TOKENS, request_body = TokenBody,
+#[utoipa::path(post, path = "/tokens/revoke", operation_id = "revoke_token", tag = TAG_TOKENS, request_body = TokenBody,
     responses((status = 200, body = TokenRevoked), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(auth): State<AppState>,

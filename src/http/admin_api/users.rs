@@ -57,7 +57,7 @@ pub struct UserPatch {
 }
 
 /// List users, by username.
-#[utoipa::path(get, path = "/users", tag = TAG_USERS, params(UserListQuery),
+#[utoipa::path(get, path = "/users", operation_id = "list_users", tag = TAG_USERS, params(UserListQuery),
     responses((status = 200, body = PageView<UserView>), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(auth): State<AppState>,
@@ -69,7 +69,7 @@ pub async fn list(
 }
 
 /// Create a user.
-#[utoipa::path(post, path = "/users", tag = TAG_USERS, request_body = NewUserBody,
+#[utoipa::path(post, path = "/users", operation_id = "create_user", tag = TAG_USERS, request_body = NewUserBody,
     responses((status = 201, body = UserView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(auth): State<AppState>,
@@ -84,14 +84,14 @@ pub async fn create(
 }
 
 /// Show a user.
-#[utoipa::path(get, path = "/users/{username}", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(get, path = "/users/{username}", operation_id = "show_user", tag = TAG_USERS, params(("username" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 pub async fn show(State(auth): State<AppState>, ApiPath(username): ApiPath) -> Result<Json<UserView>, ApiError> {
     Ok(Json(UserView::from(&users::find(&auth, &username).await?)))
 }
 
 /// Set a user's password or administrator flag.
-#[utoipa::path(patch, path = "/users/{username}", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(patch, path = "/users/{username}", operation_id = "update_user", tag = TAG_USERS, params(("username" = String, Path)),
     request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
@@ -105,7 +105,7 @@ pub async fn update(
 }
 
 /// Delete a user and every token issued for them.
-#[utoipa::path(delete, path = "/users/{username}", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(delete, path = "/users/{username}", operation_id = "delete_user", tag = TAG_USERS, params(("username" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(auth): State<AppState>,
@@ -117,7 +117,7 @@ pub async fn delete(
 }
 
 /// Disable a user: they can no longer authenticate, and every token issued for them is revoked.
-#[utoipa::path(post, path = "/users/{username}/disable", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(post, path = "/users/{username}/disable", operation_id = "disable_user", tag = TAG_USERS, params(("username" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 pub async fn disable(
     State(auth): State<AppState>,
@@ -129,7 +129,7 @@ pub async fn disable(
 }
 
 /// Enable a disabled user (their revoked tokens stay revoked).
-#[utoipa::path(post, path = "/users/{username}/enable", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(post, path = "/users/{username}/enable", operation_id = "enable_user", tag = TAG_USERS, params(("username" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 pub async fn enable(
     State(auth): State<AppState>,
@@ -141,7 +141,7 @@ pub async fn enable(
 }
 
 /// Revoke every token issued for a user (after a password reset).
-#[utoipa::path(post, path = "/users/{username}/revoke-tokens", tag = TAG_USERS, params(("username" = String, Path)),
+#[utoipa::path(post, path = "/users/{username}/revoke-tokens", operation_id = "revoke_user_tokens", tag = TAG_USERS, params(("username" = String, Path)),
     responses((status = 200, body = RevokedGrants), (status = 404, body = ErrorBody)))]
 pub async fn revoke_tokens(
     State(auth): State<AppState>,
