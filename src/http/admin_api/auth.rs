@@ -9,7 +9,8 @@
 //! authentication information …, the resource server SHOULD NOT include an error code"); an unknown,
 //! malformed, revoked or expired token → 401 `invalid_token`; too few privileges → 403
 //! `insufficient_scope` with the scope needed. Only refusals of an active token are stored as
-//! events (`admin_api_denied`): a caller without a valid token cannot fill the table.
+//! events (`admin_api_denied`), once per token: a caller without a valid token, or repeating a
+//! call with the same one, cannot fill the table.
 
 use std::net::SocketAddr;
 
@@ -122,10 +123,18 @@ async fn caller(
         None
     };
     if let Some(why) = denied {
-        let event = SecurityEvent::new(EventKind::AdminApiDenied, &caller.origin)
-            .client(&caller.client_id)
-            .detail(format!("{call} {}", StatusCode::FORBIDDEN.as_u16()));
-        auth.record_security_event(event).await;
+        // One stored event per token (its first use): a client holding an ordinary token cannot
+        // fill the table by repeating the call; each further event costs it a new grant.
+        let first_use =
+            record.first_used_at.is_none() && auth.store.mark_first_use(&record.token_digest, auth.clock.now()).await?;
+        if first_use {
+            let event = SecurityEvent::new(EventKind::AdminApiDenied, &caller.origin)
+                .client(&caller.client_id)
+                .detail(format!("{call} {}", StatusCode::FORBIDDEN.as_u16()));
+            auth.record_security_event(event).await;
+        } else {
+            tracing::info!(client_id = %caller.client_id, "admin API call refused again with the same token (not stored again)");
+        }
         // RFC 6750 §3.1 insufficient_scope: "The resource server SHOULD respond with the HTTP 403
         // (Forbidden) status code and MAY include the "scope" attribute with the scope necessary".
         return Err(ApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", why).with_challenge(format!(
