@@ -1,6 +1,7 @@
 //! The protocol layer: it decides. Grants, scopes, client authentication, revocation. It knows
 //! nothing of axum beyond turning [`OAuthError`] into a response, and nothing of SQL.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod grants;

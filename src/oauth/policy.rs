@@ -52,6 +52,10 @@ mod tests {
             policy,
             introspect: false,
             disabled_at: None,
+            redirect_uris: Vec::new(),
+            public: false,
+            pkce_required: true,
+            first_party: false,
         }
     }
 
@@ -64,6 +68,8 @@ mod tests {
             replay_window_secs: 10,
             rotate_refresh_tokens: true,
             client_credentials_refresh: true,
+            code_lifetime_secs: 60,
+            public_replay_window_secs: 2,
         }
     }
 
