@@ -9,7 +9,9 @@
 //!    chain's head expired and no other unrotated token lives). Their rotated refresh tokens go
 //!    with them: reuse detection has nothing left to protect;
 //! 3. expired access tokens, whatever their family (reuse detection never needs them), and the
-//!    families this leaves empty (grants without a refresh token).
+//!    families this leaves empty (grants without a refresh token);
+//! 4. expired authorization codes, used or not (a used one is kept until then so that presenting
+//!    it again still revokes what it gave).
 //!
 //! What stays: every live token, and every rotated refresh token of a family that is still alive,
 //! even past its own expiry — presenting it again must still revoke the family (RFC 9700 §4.14.2).
@@ -39,6 +41,8 @@ pub struct CleanupReport {
     pub families: u64,
     /// Sealed replay responses dropped (the token rows stay).
     pub replays_dropped: u64,
+    /// Authorization codes deleted.
+    pub codes: u64,
     /// Rows found dead at the start of the pass through the janitor's indexes: expired access
     /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
     /// not a row count (a family's rotated tokens are not counted).
@@ -58,9 +62,9 @@ impl CleanupReport {
         self.families += removed.families;
     }
 
-    /// Rows deleted (tokens and families).
+    /// Rows deleted (tokens, families and codes).
     pub fn rows_deleted(&self) -> u64 {
-        self.access_tokens + self.refresh_tokens + self.families
+        self.access_tokens + self.refresh_tokens + self.families + self.codes
     }
 }
 
@@ -134,7 +138,17 @@ pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    let mut codes = 0;
+    loop {
+        let deleted = batches.run(store.delete_expired_codes(cutoff, limit)).await?;
+        codes += deleted;
+        if deleted < full {
+            break;
+        }
+    }
+
     report.replays_dropped = replays;
+    report.codes = codes;
     report.add(removed);
     report.elapsed_ms = watch.elapsed_ms();
     record(auth, &report);
@@ -150,6 +164,7 @@ fn record(auth: &Authority, report: &CleanupReport) {
         ("refresh_token", report.refresh_tokens),
         ("grant_family", report.families),
         ("replay_response", report.replays_dropped),
+        ("authorization_code", report.codes),
     ] {
         m.janitor_deleted.get_or_create(&KindLabel { kind }).inc_by(rows);
     }
@@ -176,6 +191,7 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
                     refresh_tokens = report.refresh_tokens,
                     families = report.families,
                     replays_dropped = report.replays_dropped,
+                    codes = report.codes,
                     batches = report.batches,
                     elapsed_ms = report.elapsed_ms,
                     "janitor pass"
@@ -199,6 +215,12 @@ mod tests {
     fn rows_deleted_counts_tokens_and_families() {
         let report = CleanupReport { access_tokens: 3, refresh_tokens: 5, families: 7, ..CleanupReport::default() };
         assert_eq!(report.rows_deleted(), 15);
+    }
+
+    #[test]
+    fn rows_deleted_counts_codes_too() {
+        let report = CleanupReport { codes: 4, families: 1, ..CleanupReport::default() };
+        assert_eq!(report.rows_deleted(), 5);
     }
 
     #[test]
