@@ -53,6 +53,7 @@ macro_rules! on_both_backends {
 
 mod helpers;
 
+mod authorization_code;
 mod cached_client;
 mod cleanup;
 mod cli;
