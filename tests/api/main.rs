@@ -67,6 +67,7 @@ mod introspect;
 mod metrics;
 mod policy;
 mod refresh;
+mod registration;
 mod requests;
 mod revoke;
 mod secret_cache;
