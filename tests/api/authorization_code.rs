@@ -16,7 +16,7 @@ use oauthd::oauth::scope::Scope;
 use oauthd::oauth::{ErrorCode, OAuthError};
 use serde_json::Value;
 
-use crate::helpers::{assert_error, form, TestApp, TestClient};
+use crate::helpers::{assert_error, curl, form, Run, TestApp, TestClient};
 
 on_both_backends!(
     an_unknown_disabled_or_unnamed_client_gets_an_error_page_never_a_redirect,
@@ -46,6 +46,7 @@ on_both_backends!(
     a_public_client_replays_within_two_seconds_and_is_reuse_after,
     the_janitor_deletes_codes_after_their_expiry_and_the_retention with janitor_by_hand,
     a_code_is_stored_as_its_digest_with_its_challenge,
+    the_readme_walkthrough_registers_exchanges_refreshes_and_revokes_with_curl,
 );
 
 /// A web app's callback, with a query of its own.
@@ -707,4 +708,48 @@ async fn a_code_is_stored_as_its_digest_with_its_challenge(app: TestApp) {
         (USER, "PRODUCTION", WEB)
     );
     assert_eq!(stored.expires_at, stored.issued_at + 60);
+}
+
+/// README, "Authorization code with PKCE": its registration command, its openssl verifier and
+/// challenge, and its curl commands (the code is issued as /authorize issues it).
+async fn the_readme_walkthrough_registers_exchanges_refreshes_and_revokes_with_curl(app: TestApp) {
+    app.create_user(USER, "correct horse battery staple").await;
+    let created = app
+        .oauthd(&["client", "create", "--name", "my-cli", "--public", "--grant-type", "authorization_code"])
+        .args(["--grant-type", "refresh_token", "--scope", "PRODUCTION", "--redirect-uri", "http://127.0.0.1/callback"])
+        .arg("--json")
+        .run_ok()
+        .json();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let pkce = std::process::Command::new("sh")
+        .args(["-c", concat!(
+            "VERIFIER=$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=\\n')\n",
+            "CHALLENGE=$(printf '%s' \"$VERIFIER\" | openssl dgst -sha256 -binary | openssl base64 | tr '+/' '-_' | tr -d '=\\n')\n",
+            "echo \"$VERIFIER $CHALLENGE\"",
+        )])
+        .run_ok()
+        .stdout;
+    let (verifier, challenge) = pkce.trim().split_once(' ').unwrap();
+    assert_eq!(challenge, challenge_of(verifier), "the README's openssl pipeline computes S256");
+    let client = TestClient { id: id.clone(), secret: String::new() };
+    let redirect_uri = "http://127.0.0.1:8400/callback";
+    let request = authorize_ok(
+        &app,
+        &request_params(&client, redirect_uri, &[("code_challenge", challenge), ("state", "af0ifjsldkj")]),
+    )
+    .await;
+    let location = app.auth.issue_code(&request, USER, &request.scope, app.clock.now()).await.unwrap();
+    let code = answer(&location).remove("code").unwrap();
+
+    let token_url = app.url("/token");
+    let exchange = format!("grant_type=authorization_code&code={code}&client_id={id}&code_verifier={verifier}");
+    let answer = curl(&["-d", &exchange, "--data-urlencode", &format!("redirect_uri={redirect_uri}"), &token_url]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let refresh = text(&answer.json(), "refresh_token");
+    let answer = curl(&["-d", &format!("grant_type=refresh_token&refresh_token={refresh}&client_id={id}"), &token_url]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let refresh = text(&answer.json(), "refresh_token");
+    let answer = curl(&["-d", &format!("token={refresh}&client_id={id}"), &app.url("/revoke")]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(!app.is_active(&refresh).await);
 }
