@@ -47,6 +47,7 @@ on_both_backends!(
     the_janitor_deletes_codes_after_their_expiry_and_the_retention with janitor_by_hand,
     a_code_is_stored_as_its_digest_with_its_challenge,
     the_readme_walkthrough_registers_exchanges_refreshes_and_revokes_with_curl,
+    a_code_for_a_user_deleted_meanwhile_redirects_with_temporarily_unavailable,
 );
 
 /// A web app's callback, with a query of its own.
@@ -752,4 +753,17 @@ async fn the_readme_walkthrough_registers_exchanges_refreshes_and_revokes_with_c
     let answer = curl(&["-d", &format!("token={refresh}&client_id={id}"), &app.url("/revoke")]);
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(!app.is_active(&refresh).await);
+}
+
+/// A store refusal while issuing the code (here: the user went away) is an error redirect too.
+async fn a_code_for_a_user_deleted_meanwhile_redirects_with_temporarily_unavailable(app: TestApp) {
+    let client = confidential(&app).await;
+    let request = authorize_ok(&app, &request_params(&client, WEB, &[])).await;
+    oauthd::admin::users::delete(&app.auth, USER).await.unwrap();
+    match app.auth.issue_code(&request, USER, &request.scope, app.clock.now()).await {
+        Err(AuthorizeError::Redirect { location }) => {
+            assert_error_redirect(&app, &location, WEB, "temporarily_unavailable")
+        }
+        other => panic!("expected a redirect, got {other:?}"),
+    }
 }
