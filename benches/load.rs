@@ -281,7 +281,8 @@ async fn provision(options: &Options) -> anyhow::Result<(String, String)> {
             },
         )
         .await?;
-        made.push(basic(&created.client.client_id, created.client_secret.expose_secret()));
+        let secret = created.client_secret.ok_or_else(|| anyhow!("a confidential client has a secret"))?;
+        made.push(basic(&created.client.client_id, secret.expose_secret()));
     }
     store.close().await;
     let refresh = made.pop().ok_or_else(|| anyhow!("no refresh client"))?;

@@ -210,7 +210,28 @@ pub struct TokenSettings {
     pub rotate_refresh_tokens: bool,
     /// Issue a refresh token with client_credentials grants (to clients allowed refresh_token).
     pub client_credentials_refresh: bool,
+    /// Lifetime of an authorization code (RFC 6749 §4.1.2: "A maximum authorization code lifetime
+    /// of 10 minutes is RECOMMENDED"); 1 to 600.
+    pub code_lifetime_secs: i64,
+    /// The replay window of public clients (no secret), 0 to 60; their own `--replay-window`
+    /// still wins. See `DEFAULT_PUBLIC_REPLAY_WINDOW_SECS`.
+    pub public_replay_window_secs: i64,
 }
+
+/// Public clients' replay window by default: 2 s. The window exists for the same refresh sent
+/// twice — two tabs of a single-page app refreshing at once, a retry after a lost response — and
+/// those arrive within a round trip or two of each other. A public client has no secret, so inside
+/// the window a copied, just-rotated refresh token alone is enough to receive the live pair
+/// without setting off reuse detection; a fifth of the confidential default keeps that exposure
+/// to about one request's time.
+pub const DEFAULT_PUBLIC_REPLAY_WINDOW_SECS: i64 = 2;
+
+/// Upper bound of every replay window (the hardening work bounds `tokens.replay_window_secs` by
+/// the same figure).
+pub const MAX_PUBLIC_REPLAY_WINDOW_SECS: i64 = 60;
+
+/// Upper bound of `tokens.code_lifetime_secs`: RFC 6749 §4.1.2's recommended maximum.
+pub const MAX_CODE_LIFETIME_SECS: i64 = 600;
 
 impl Default for TokenSettings {
     fn default() -> Self {
@@ -222,6 +243,8 @@ impl Default for TokenSettings {
             replay_window_secs: 10,
             rotate_refresh_tokens: true,
             client_credentials_refresh: true,
+            code_lifetime_secs: 60,
+            public_replay_window_secs: DEFAULT_PUBLIC_REPLAY_WINDOW_SECS,
         }
     }
 }
@@ -414,6 +437,12 @@ impl Settings {
         }
         if self.tokens.replay_window_secs < 0 {
             return invalid("tokens.replay_window_secs", "must be 0 (strict) or more");
+        }
+        if !(1..=MAX_CODE_LIFETIME_SECS).contains(&self.tokens.code_lifetime_secs) {
+            return invalid("tokens.code_lifetime_secs", "must be between 1 and 600 (RFC 6749 section 4.1.2)");
+        }
+        if !(0..=MAX_PUBLIC_REPLAY_WINDOW_SECS).contains(&self.tokens.public_replay_window_secs) {
+            return invalid("tokens.public_replay_window_secs", "must be between 0 (strict) and 60");
         }
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be greater than 0");

@@ -10,7 +10,9 @@
 //!    with them: reuse detection has nothing left to protect;
 //! 3. expired access tokens, whatever their family (reuse detection never needs them), and the
 //!    families this leaves empty (grants without a refresh token);
-//! 4. security events older than `security.event_retention_secs` (90 days by default), which
+//! 4. expired authorization codes, used or not (a used one is kept until then so that presenting
+//!    it again still revokes what it gave);
+//! 5. security events older than `security.event_retention_secs` (90 days by default), which
 //!    have a retention of their own.
 //!
 //! What stays: every live token, and every rotated refresh token of a family that is still alive,
@@ -41,6 +43,8 @@ pub struct CleanupReport {
     pub families: u64,
     /// Sealed replay responses dropped (the token rows stay).
     pub replays_dropped: u64,
+    /// Authorization codes deleted.
+    pub codes: u64,
     /// Security events deleted after `security.event_retention_secs`.
     pub security_events: u64,
     /// Rows found dead at the start of the pass through the janitor's indexes: expired access
@@ -62,9 +66,9 @@ impl CleanupReport {
         self.families += removed.families;
     }
 
-    /// Rows deleted (tokens and families).
+    /// Rows deleted (tokens, families and codes).
     pub fn rows_deleted(&self) -> u64 {
-        self.access_tokens + self.refresh_tokens + self.families
+        self.access_tokens + self.refresh_tokens + self.families + self.codes
     }
 }
 
@@ -138,6 +142,15 @@ pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    let mut codes = 0;
+    loop {
+        let deleted = batches.run(store.delete_expired_codes(cutoff, limit)).await?;
+        codes += deleted;
+        if deleted < full {
+            break;
+        }
+    }
+
     let event_cutoff = now.saturating_sub(auth.settings.security.event_retention_secs);
     let mut events = 0;
     loop {
@@ -149,6 +162,7 @@ pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
     }
 
     report.replays_dropped = replays;
+    report.codes = codes;
     report.security_events = events;
     report.add(removed);
     report.elapsed_ms = watch.elapsed_ms();
@@ -165,6 +179,7 @@ fn record(auth: &Authority, report: &CleanupReport) {
         ("refresh_token", report.refresh_tokens),
         ("grant_family", report.families),
         ("replay_response", report.replays_dropped),
+        ("authorization_code", report.codes),
         ("security_event", report.security_events),
     ] {
         m.janitor_deleted.get_or_create(&KindLabel { kind }).inc_by(rows);
@@ -193,6 +208,7 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
                     refresh_tokens = report.refresh_tokens,
                     families = report.families,
                     replays_dropped = report.replays_dropped,
+                    codes = report.codes,
                     security_events = report.security_events,
                     batches = report.batches,
                     elapsed_ms = report.elapsed_ms,
@@ -217,6 +233,12 @@ mod tests {
     fn rows_deleted_counts_tokens_and_families() {
         let report = CleanupReport { access_tokens: 3, refresh_tokens: 5, families: 7, ..CleanupReport::default() };
         assert_eq!(report.rows_deleted(), 15);
+    }
+
+    #[test]
+    fn rows_deleted_counts_codes_too() {
+        let report = CleanupReport { codes: 4, families: 1, ..CleanupReport::default() };
+        assert_eq!(report.rows_deleted(), 5);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The protocol layer: it decides. Grants, scopes, client authentication, revocation. It knows
 //! nothing of axum beyond turning [`OAuthError`] into a response, and nothing of SQL.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod events;
@@ -10,7 +11,9 @@ pub mod issuer;
 pub mod metadata;
 pub mod params;
 pub mod password_hash;
+pub mod pkce;
 pub mod policy;
+pub mod redirect_uri;
 pub mod replay;
 pub mod revocation;
 pub mod scope;

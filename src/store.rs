@@ -1,8 +1,8 @@
 //! Persistence: one [`Store`] over PostgreSQL or SQLite. It stores and loads rows and knows
 //! nothing of OAuth; each atomic step the protocol needs is one method.
 //!
-//! Shared code is split by table (`clients`, `users`, `families`, `tokens`, `events`) and by concern
-//! (`cleanup` for the janitor, `client_cache` for the coherent cache of client rows). Each
+//! Shared code is split by table (`clients`, `users`, `families`, `tokens`, `codes`, `events`) and
+//! by concern (`cleanup` for the janitor, `client_cache` for the coherent cache of client rows). Each
 //! statement is a named constant with `$N` placeholders, which both backends accept, run through
 //! [`on_pool!`] on whichever pool the store holds. The few dialect forks sit side by side in
 //! [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a transaction on
@@ -12,6 +12,7 @@ mod checkout;
 pub mod cleanup;
 pub mod client_cache;
 pub mod clients;
+pub mod codes;
 pub mod events;
 pub mod families;
 mod postgres;
@@ -33,6 +34,7 @@ use crate::config::DatabaseSettings;
 use client_cache::ClientCache;
 
 pub use clients::{ClientFilter, ClientPolicy, ClientRecord, ClientUpdate, NewClient};
+pub use codes::{CodeExchange, CodeRecord, NewCode};
 pub use events::{EventFilter, NewSecurityEvent, SecurityEventRecord};
 pub use families::{FamilyFilter, FamilyRecord, NewFamily, NewGrant};
 pub use tokens::{NewToken, Revocation, Rotation, TokenRecord};
@@ -268,6 +270,8 @@ pub(crate) trait Dialect {
     async fn rotate(self, rotation: &Rotation<'_>) -> Result<bool, sqlx::Error>;
     /// [`Store::refresh_in_place`]: whether the refresh token was still usable.
     async fn refresh_in_place(self, refresh: &tokens::InPlace<'_>) -> Result<bool, sqlx::Error>;
+    /// [`Store::exchange_code`]: whether the code was still exchangeable.
+    async fn exchange_code(self, exchange: &CodeExchange<'_>) -> Result<bool, sqlx::Error>;
 }
 
 /// How often a transaction that met a serialization failure, deadlock or busy database is retried.

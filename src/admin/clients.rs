@@ -1,5 +1,7 @@
 //! Creating, listing, showing, changing, disabling and deleting clients, rotating their secrets,
-//! revoking their tokens.
+//! revoking their tokens, and the registration rules every creation and change passes
+//! ([`check_registration`]; redirect URIs themselves are checked by `oauth::redirect_uri`). The
+//! CLI, the admin API and the console come through here.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -10,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::page::{Page, PageRequest};
 use super::{check_key, hash_secret, is_vschar_text, AdminError, Origin};
 use crate::oauth::events::SecurityEvent;
+use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
 use crate::oauth::{Authority, GrantType};
 use crate::store::{ClientFilter, ClientRecord, ClientUpdate, EventKind, NewClient, StoreError};
@@ -28,6 +31,14 @@ pub struct ClientSpec {
     pub secret: Option<SecretString>,
     /// A resource server: may introspect tokens issued to any client.
     pub introspect: bool,
+    /// Where authorization responses may go (the authorization_code grant needs one at least).
+    pub redirect_uris: Vec<String>,
+    /// A public client (`token_endpoint_auth_method` "none"): no secret is generated or accepted.
+    pub public: bool,
+    /// Let authorization requests go without PKCE (confidential clients only).
+    pub pkce_optional: bool,
+    /// A first-party client: the user's consent is implicit.
+    pub first_party: bool,
 }
 
 /// Changes to a client; `None` leaves an attribute as it is. For policy values, `Some(None)`
@@ -45,13 +56,21 @@ pub struct ClientChanges {
     pub rotate_refresh_tokens: Option<Option<bool>>,
     pub replay_window_secs: Option<Option<i64>>,
     pub client_credentials_refresh: Option<Option<bool>>,
+    /// Replaces the registered redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    pub pkce_required: Option<bool>,
+    pub first_party: Option<bool>,
 }
 
-/// The result of creating a client: the secret is shown this once and never stored.
+/// The result of creating a client: the secret is shown this once and never stored. A public
+/// client has none.
 pub struct CreatedClient {
     pub client: ClientRecord,
-    pub client_secret: SecretString,
+    pub client_secret: Option<SecretString>,
 }
+
+/// Most redirect URIs one client may register.
+const MAX_REDIRECT_URIS: usize = 50;
 
 /// Shortest imported secret accepted; generated secrets are 43 characters (256 bits).
 const MIN_IMPORTED_SECRET: usize = 16;
@@ -79,7 +98,20 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
     if !Scope::from_list(&default_scopes).is_subset(&Scope::from_list(&scopes)) {
         return Err(AdminError::Invalid("default scopes must be among the client's scopes".into()));
     }
+    let redirect_uris = validate_redirect_uris(&spec.redirect_uris)?;
+    let pkce_required = !spec.pkce_optional;
+    check_registration(&Registration {
+        public: spec.public,
+        grant_types: &grant_types,
+        redirect_uris: &redirect_uris,
+        pkce_required,
+        introspect: spec.introspect,
+    })?;
     let secret = match spec.secret {
+        Some(_) if spec.public => {
+            return Err(AdminError::Invalid("a public client has no secret: it cannot import one".into()))
+        }
+        None if spec.public => None,
         Some(s) => {
             let text = s.expose_secret();
             if text.len() < MIN_IMPORTED_SECRET || text.len() > 512 || !is_vschar_text(text) {
@@ -87,11 +119,15 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
                     "an imported secret must be {MIN_IMPORTED_SECRET}-512 printable ASCII characters"
                 )));
             }
-            s
+            Some(s)
         }
-        None => SecretString::from(random_text(32)),
+        None => Some(SecretString::from(random_text(32))),
     };
-    let secret_hash = hash_secret(auth, &secret).await?;
+    // A public client's hash stays empty: client authentication never verifies a secret for it.
+    let secret_hash = match &secret {
+        Some(secret) => hash_secret(auth, secret).await?,
+        None => String::new(),
+    };
     let now = auth.clock.now();
     let new = NewClient {
         client_id: &client_id,
@@ -100,6 +136,10 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         grant_types: &grant_types,
         scopes: &scopes,
         default_scopes: &default_scopes,
+        redirect_uris: &redirect_uris,
+        public: spec.public,
+        pkce_required,
+        first_party: spec.first_party,
         now,
     };
     auth.store.insert_client(&new).await.map_err(|e| match e {
@@ -137,6 +177,19 @@ pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -
     if !Scope::from_list(&default_scopes).is_subset(&Scope::from_list(&scopes)) {
         return Err(AdminError::Invalid("default scopes must be among the client's scopes".into()));
     }
+    let redirect_uris = match changes.redirect_uris {
+        Some(uris) => validate_redirect_uris(&uris)?,
+        None => current.redirect_uris,
+    };
+    let pkce_required = changes.pkce_required.unwrap_or(current.pkce_required);
+    let introspect = changes.introspect.unwrap_or(current.introspect);
+    check_registration(&Registration {
+        public: current.public,
+        grant_types: &grant_types,
+        redirect_uris: &redirect_uris,
+        pkce_required,
+        introspect,
+    })?;
     let mut policy = current.policy;
     let set = |target: &mut Option<i64>, change: Option<Option<i64>>, what: &str, min: i64| {
         if let Some(value) = change {
@@ -163,7 +216,10 @@ pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -
         scopes: &scopes,
         default_scopes: &default_scopes,
         policy: &policy,
-        introspect: changes.introspect.unwrap_or(current.introspect),
+        introspect,
+        redirect_uris: &redirect_uris,
+        pkce_required,
+        first_party: changes.first_party.unwrap_or(current.first_party),
         now: auth.clock.now(),
     };
     if !auth.store.update_client(client_id, &update).await? {
@@ -265,6 +321,9 @@ pub async fn rotate_secret(
     client_id: &str,
     revoke_tokens: bool,
 ) -> Result<SecretString, AdminError> {
+    if find(auth, client_id).await?.public {
+        return Err(AdminError::Invalid(format!("client {client_id} is public: it has no secret to rotate")));
+    }
     let secret = SecretString::from(random_text(32));
     let hash = hash_secret(auth, &secret).await?;
     let now = auth.clock.now();
@@ -313,6 +372,60 @@ fn validate_grant_types(grant_types: &[String]) -> Result<Vec<GrantType>, AdminE
         if !out.contains(&grant) {
             out.push(grant);
         }
+    }
+    Ok(out)
+}
+
+/// What the registration rules look at: the client as it would be stored.
+struct Registration<'a> {
+    public: bool,
+    grant_types: &'a [GrantType],
+    redirect_uris: &'a [String],
+    pkce_required: bool,
+    introspect: bool,
+}
+
+/// The rules a client's registration must keep, checked on every creation and change.
+fn check_registration(r: &Registration<'_>) -> Result<(), AdminError> {
+    let invalid = |message: String| Err(AdminError::Invalid(message));
+    if r.public {
+        // RFC 6749 §4.3.2 and §4.4.2: these grants need an authenticated (confidential) client.
+        if let Some(grant) =
+            r.grant_types.iter().find(|g| matches!(g, GrantType::ClientCredentials | GrantType::Password))
+        {
+            return invalid(format!(
+                "a public client cannot use the {} grant: it has no secret to authenticate with",
+                grant.as_str()
+            ));
+        }
+        // RFC 9700 §2.1.1: "Public clients MUST use PKCE".
+        if !r.pkce_required {
+            return invalid(
+                "PKCE can be made optional for confidential clients only; public clients must use it".into(),
+            );
+        }
+        if r.introspect {
+            return invalid("a public client cannot be a resource server (--introspect): it has no secret".into());
+        }
+    }
+    if r.grant_types.contains(&GrantType::AuthorizationCode) && r.redirect_uris.is_empty() {
+        return invalid("a client allowed the authorization_code grant needs at least one --redirect-uri".into());
+    }
+    Ok(())
+}
+
+/// Checks each redirect URI (`oauth::redirect_uri::validate`), dropping repeats.
+fn validate_redirect_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
+    let mut out: Vec<String> = Vec::new();
+    for uri in uris {
+        redirect_uri::validate(uri)
+            .map_err(|problem| AdminError::Invalid(format!("redirect URI {uri:?}: {problem}")))?;
+        if !out.contains(uri) {
+            out.push(uri.clone());
+        }
+    }
+    if out.len() > MAX_REDIRECT_URIS {
+        return Err(AdminError::Invalid(format!("a client may register at most {MAX_REDIRECT_URIS} redirect URIs")));
     }
     Ok(out)
 }

@@ -15,7 +15,7 @@ use crate::store::{ClientRecord, FamilyRecord, SecurityEventRecord, UserRecord};
 pub struct ClientView {
     pub client_id: String,
     pub name: String,
-    /// Grant types it may use: client_credentials, password, refresh_token.
+    /// Grant types it may use: authorization_code, client_credentials, password, refresh_token.
     pub grant_types: Vec<String>,
     /// Scopes it may request.
     pub scopes: Vec<String>,
@@ -23,6 +23,15 @@ pub struct ClientView {
     pub default_scopes: Vec<String>,
     /// A resource server: may introspect tokens issued to any client.
     pub introspect: bool,
+    /// Where authorization responses may go (the authorization_code grant).
+    pub redirect_uris: Vec<String>,
+    /// client_secret_basic (a confidential client, which also may use client_secret_post), or
+    /// none (a public client: no secret).
+    pub token_endpoint_auth_method: String,
+    /// Authorization requests need PKCE (always for a public client).
+    pub pkce_required: bool,
+    /// A first-party client: the user's consent is implicit.
+    pub first_party: bool,
     /// A disabled client cannot authenticate.
     pub disabled: bool,
     /// Bumped by every change to the client.
@@ -70,6 +79,10 @@ impl ClientView {
             scopes: c.scopes.clone(),
             default_scopes: c.default_scopes.clone(),
             introspect: c.introspect,
+            redirect_uris: c.redirect_uris.clone(),
+            token_endpoint_auth_method: auth_method(c).to_owned(),
+            pkce_required: c.pkce_required || c.public,
+            first_party: c.first_party,
             disabled: c.disabled_at.is_some(),
             secret_version: c.secret_version,
             created_at: c.created_at,
@@ -94,14 +107,24 @@ impl ClientView {
     }
 }
 
+/// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
+pub fn auth_method(c: &ClientRecord) -> &'static str {
+    if c.public {
+        "none"
+    } else {
+        "client_secret_basic"
+    }
+}
+
 /// A client with its secret, answered once: when it is created and when its secret is rotated.
 /// oauthd keeps only the secret's argon2id hash.
 #[derive(Clone, Serialize, ToSchema)]
 pub struct CreatedClientView {
     #[serde(flatten)]
     pub client: ClientView,
-    /// Shown this once.
-    pub client_secret: String,
+    /// Shown this once; absent for a public client, which has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// A resource owner. Never the password or its hash.
@@ -216,7 +239,7 @@ pub struct EventView {
     pub id: i64,
     /// Unix seconds.
     pub occurred_at: i64,
-    /// refresh_token_reuse, login_throttled, token_revoked, grant_revoked, client_tokens_revoked,
+    /// refresh_token_reuse, authorization_code_reuse, login_throttled, token_revoked, grant_revoked, client_tokens_revoked,
     /// user_tokens_revoked, client_disabled, client_enabled, client_deleted,
     /// client_secret_rotated, user_disabled, user_enabled, user_deleted, user_password_reset,
     /// user_admin_granted, user_admin_revoked, admin_api_call, admin_api_denied.

@@ -12,6 +12,7 @@ pub async fn run(auth: &Authority, flag: JsonFlag) -> anyhow::Result<()> {
         println!("refresh tokens deleted:   {}", report.refresh_tokens);
         println!("grant families deleted:   {}", report.families);
         println!("replay responses dropped: {}", report.replays_dropped);
+        println!("authorization codes deleted: {}", report.codes);
         println!("security events deleted:  {}", report.security_events);
         println!("backlog at start:         {}", report.backlog);
         println!("batches: {}, slowest {} ms, pass {} ms", report.batches, report.max_batch_ms, report.elapsed_ms);

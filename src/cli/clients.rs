@@ -7,7 +7,7 @@ use serde_json::json;
 use super::input::{read_secret_line, Override};
 use super::JsonFlag;
 use crate::admin::clients::{self, ClientChanges, ClientSpec};
-use crate::admin::views::ClientView;
+use crate::admin::views::{auth_method, ClientView};
 use crate::admin::Origin;
 use crate::oauth::policy::Policy;
 use crate::oauth::Authority;
@@ -15,7 +15,7 @@ use crate::store::{ClientRecord, GrantType};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Create a confidential client; prints its id and secret once.
+    /// Create a client; prints its id and, for a confidential client, its secret once.
     Create(CreateClientArgs),
     /// List clients.
     List(JsonFlag),
@@ -25,7 +25,7 @@ pub enum ClientCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Change a client's name, grants, scopes, resource-server flag or token policy.
+    /// Change a client's name, grants, scopes, redirect URIs, flags or token policy.
     Update(UpdateClientArgs),
     /// Delete a client and every token issued to it.
     Delete { client_id: String },
@@ -51,7 +51,8 @@ pub struct CreateClientArgs {
     /// A human-readable name.
     #[arg(long)]
     pub name: String,
-    /// A grant type the client may use (repeatable): client_credentials, password, refresh_token.
+    /// A grant type the client may use (repeatable): authorization_code, client_credentials,
+    /// password, refresh_token.
     #[arg(long = "grant-type", required = true)]
     pub grant_types: Vec<String>,
     /// A scope the client may request (repeatable).
@@ -69,8 +70,37 @@ pub struct CreateClientArgs {
     /// Mark the client as a resource server that may introspect any token.
     #[arg(long)]
     pub introspect: bool,
+    /// A redirect URI for the authorization_code grant (repeatable): https, or
+    /// http://127.0.0.1[:PORT]/… and http://[::1][:PORT]/… for native apps (any port matches).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (token_endpoint_auth_method none): no secret; authorization_code and
+    /// refresh_token only, PKCE always.
+    #[arg(long)]
+    pub public: bool,
+    /// Whether authorization requests must use PKCE (optional: confidential clients only).
+    #[arg(long, value_enum, default_value = "required")]
+    pub pkce: PkceArg,
+    /// A first-party client: users are not asked for consent.
+    #[arg(long, value_name = "on|off", num_args = 0..=1, default_missing_value = "on", value_parser = on_off)]
+    pub first_party: Option<bool>,
     #[command(flatten)]
     pub json: JsonFlag,
+}
+
+/// `--pkce required|optional`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PkceArg {
+    Required,
+    Optional,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("expected on or off, got {s:?}")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +138,15 @@ pub struct UpdateClientArgs {
     /// Issue refresh tokens with client_credentials grants: on, off or default.
     #[arg(long, value_name = "on|off|default")]
     pub client_credentials_refresh: Option<Override<bool>>,
+    /// Replace the registered redirect URIs (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Whether authorization requests must use PKCE (optional: confidential clients only).
+    #[arg(long, value_enum)]
+    pub pkce: Option<PkceArg>,
+    /// A first-party client (users are not asked for consent): on or off.
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub first_party: Option<bool>,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -124,9 +163,13 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
                 default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),
                 secret,
                 introspect: args.introspect,
+                redirect_uris: args.redirect_uris,
+                public: args.public,
+                pkce_optional: args.pkce == PkceArg::Optional,
+                first_party: args.first_party.unwrap_or(false),
             };
             let created = clients::create(auth, spec).await?;
-            print_credentials(auth, &created.client, &created.client_secret, args.json.json);
+            print_credentials(auth, &created.client, created.client_secret.as_ref(), args.json.json);
         }
         ClientCommand::List(flag) => {
             let all = clients::list(auth).await?;
@@ -162,6 +205,9 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
                 rotate_refresh_tokens: args.rotation.map(|o| o.0),
                 replay_window_secs: args.replay_window.map(|o| o.0),
                 client_credentials_refresh: args.client_credentials_refresh.map(|o| o.0),
+                redirect_uris: args.redirect_uris,
+                pkce_required: args.pkce.map(|p| p == PkceArg::Required),
+                first_party: args.first_party,
             };
             let c = clients::update(auth, &args.client_id, changes).await?;
             print_client(auth, &c, args.json.json);
@@ -185,7 +231,7 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::RotateSecret { client_id, revoke_tokens, json } => {
             let secret = clients::rotate_secret(auth, &Origin::cli(), &client_id, revoke_tokens).await?;
             let c = clients::find(auth, &client_id).await?;
-            print_credentials(auth, &c, &secret, json.json);
+            print_credentials(auth, &c, Some(&secret), json.json);
         }
     }
     Ok(())
@@ -208,6 +254,10 @@ fn print_client(auth: &Authority, c: &ClientRecord, as_json: bool) {
     println!("scopes:                     {}", c.scopes.join(" "));
     println!("default_scopes:             {}", c.default_scopes.join(" "));
     println!("introspect (resource srv):  {}", c.introspect);
+    println!("redirect_uris:              {}", c.redirect_uris.join(" "));
+    println!("token_endpoint_auth_method: {}", auth_method(c));
+    println!("pkce_required:              {}", c.pkce_required || c.public);
+    println!("first_party:                {}", c.first_party);
     println!("disabled:                   {}", c.disabled_at.is_some());
     println!("secret_version:             {}", c.secret_version);
     println!("access_lifetime_secs:       {}", p.access_lifetime_secs);
@@ -218,15 +268,23 @@ fn print_client(auth: &Authority, c: &ClientRecord, as_json: bool) {
     println!("client_credentials_refresh: {}", p.client_credentials_refresh);
 }
 
-fn print_credentials(auth: &Authority, c: &ClientRecord, secret: &SecretString, as_json: bool) {
+/// The RFC 8414 / RFC 7591 name of how the client authenticates at the token endpoint.
+fn print_credentials(auth: &Authority, c: &ClientRecord, secret: Option<&SecretString>, as_json: bool) {
     if as_json {
         let mut v = client_json(auth, c);
-        v["client_secret"] = json!(secret.expose_secret());
+        if let Some(secret) = secret {
+            v["client_secret"] = json!(secret.expose_secret());
+        }
         println!("{v}");
-    } else {
-        println!("client_id:     {}", c.client_id);
-        println!("client_secret: {}", secret.expose_secret());
-        println!("(the secret is shown only this once; oauthd keeps only its argon2id hash)");
+        return;
+    }
+    println!("client_id:     {}", c.client_id);
+    match secret {
+        Some(secret) => {
+            println!("client_secret: {}", secret.expose_secret());
+            println!("(the secret is shown only this once; oauthd keeps only its argon2id hash)");
+        }
+        None => println!("(a public client: it has no secret and identifies itself by its client_id)"),
     }
 }
 

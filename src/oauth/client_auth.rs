@@ -7,6 +7,10 @@
 //! header, so the credentials are the token after `Basic` up to the first comma or space, with or
 //! without `=` padding.
 //!
+//! A public client (RFC 6749 §2.1, `token_endpoint_auth_method` "none") has no secret: it
+//! identifies itself by `client_id` in the body alone (§3.2.1, RFC 7009 §2.1). A secret presented
+//! for a public client, or a confidential client without its secret, fails as `invalid_client`.
+//!
 //! Each endpoint authenticates the client once, before it does anything else, and then works as
 //! the [`AuthenticatedClient`] it got. What keeps that cheap is caching, not shortcuts: the row
 //! comes from the store's coherent client cache, and a secret already verified against that row
@@ -31,10 +35,11 @@ const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The credentials a client presented, and how.
+/// The credentials a client presented, and how. `secret` is `None` when the body named the client
+/// by `client_id` alone, as a public client does.
 pub struct ClientCredentials {
     pub client_id: String,
-    pub secret: SecretString,
+    pub secret: Option<SecretString>,
     pub via_basic: bool,
 }
 
@@ -51,9 +56,9 @@ impl ClientCredentials {
         let post_id = params.get("client_id");
         let Some(header) = authorization else {
             return match (post_id, post_secret) {
-                (Some(id), Some(secret)) => Ok(ClientCredentials {
+                (Some(id), secret) => Ok(ClientCredentials {
                     client_id: id.to_owned(),
-                    secret: SecretString::from(secret.to_owned()),
+                    secret: secret.map(|s| SecretString::from(s.to_owned())),
                     via_basic: false,
                 }),
                 (None, Some(_)) => Err(OAuthError::invalid_request("`client_secret` was sent without `client_id`")),
@@ -69,7 +74,7 @@ impl ClientCredentials {
         if post_id.is_some_and(|id| id != client_id) {
             return Err(OAuthError::invalid_request("`client_id` does not match the Basic credentials"));
         }
-        Ok(ClientCredentials { client_id, secret, via_basic: true })
+        Ok(ClientCredentials { client_id, secret: Some(secret), via_basic: true })
     }
 }
 
@@ -129,7 +134,17 @@ pub async fn authenticate(
     credentials: &ClientCredentials,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let client = store.find_client(&credentials.client_id).await?;
-    let secret = credentials.secret.expose_secret();
+    let Some(secret) = credentials.secret.as_ref().map(ExposeSecret::expose_secret) else {
+        return match client {
+            Some(client) if client.public && client.disabled_at.is_none() => Ok(AuthenticatedClient(client)),
+            Some(client) if client.public => Err(failed(credentials)),
+            _ => Err(OAuthError::invalid_client("client authentication is required").with_basic_challenge(true)),
+        };
+    };
+    if client.as_ref().is_some_and(|c| c.public) {
+        tracing::info!("client authentication failed: a secret was presented for a public client");
+        return Err(failed(credentials));
+    }
     let cache = hasher.secret_cache();
     let client = match client {
         Some(client) if client.disabled_at.is_none() && cache.is_verified(&client, secret) => {
@@ -240,7 +255,9 @@ mod tests {
         let via_basic = ClientCredentials::from_request(Some(header.as_bytes()), &params("grant_type=x")).unwrap();
         assert!(via_basic.via_basic && via_basic.client_id == "c");
         let via_post = ClientCredentials::from_request(None, &params("client_id=c&client_secret=s")).unwrap();
-        assert!(!via_post.via_basic && via_post.secret.expose_secret() == "s");
+        assert!(!via_post.via_basic && via_post.secret.as_ref().unwrap().expose_secret() == "s");
+        let id_alone = ClientCredentials::from_request(None, &params("client_id=c")).unwrap();
+        assert!(id_alone.client_id == "c" && id_alone.secret.is_none(), "a public client names itself");
         let same_id = ClientCredentials::from_request(Some(header.as_bytes()), &params("client_id=c"));
         assert!(same_id.is_ok(), "a matching body client_id is tolerated");
 
@@ -250,7 +267,6 @@ mod tests {
         assert_eq!(code(Some(&header), "client_secret=s"), Err(ErrorCode::InvalidRequest), "two methods");
         assert_eq!(code(Some(&header), "client_id=other"), Err(ErrorCode::InvalidRequest), "ids differ");
         assert_eq!(code(None, "client_secret=s"), Err(ErrorCode::InvalidRequest), "a secret without an id");
-        assert_eq!(code(None, "client_id=c"), Err(ErrorCode::InvalidClient), "an id alone authenticates nothing");
         assert_eq!(code(None, ""), Err(ErrorCode::InvalidClient));
     }
 
@@ -258,7 +274,7 @@ mod tests {
     fn the_debug_of_credentials_never_shows_the_secret() {
         let credentials = ClientCredentials {
             client_id: "c".into(),
-            secret: SecretString::from("hunter2".to_owned()),
+            secret: Some(SecretString::from("hunter2".to_owned())),
             via_basic: true,
         };
         let shown = format!("{credentials:?}");

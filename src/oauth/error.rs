@@ -1,6 +1,7 @@
 //! The one error type of the protocol layer: an RFC error code, a description safe to show the
 //! client, and a private cause that is logged, never sent.
-//! Codes: RFC 6749 §5.2 (token endpoint), RFC 7009 §2.2.1 (revocation).
+//! Codes: RFC 6749 §5.2 (token endpoint), §4.1.2.1 (authorization endpoint), RFC 7009 §2.2.1
+//! (revocation).
 
 use std::borrow::Cow;
 
@@ -19,6 +20,10 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     InvalidScope,
     UnsupportedTokenType,
+    /// RFC 6749 §4.1.2.1: the resource owner or the authorization server denied the request.
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1: the authorization server does not support this `response_type`.
+    UnsupportedResponseType,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -33,6 +38,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
@@ -43,6 +50,7 @@ impl ErrorCode {
             // RFC 6749 §5.2: invalid_client "MAY return an HTTP 401"; MUST when the client used
             // the Authorization header. oauthd answers 401 for every failed client authentication.
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,

@@ -1,6 +1,6 @@
 //! Security events: the one place that records one. [`Authority::record_security_event`] writes
 //! the log line (`security_event="…"`, WARN or INFO by kind) and stores the row the admin API and
-//! the console list. Reuse detection, the admin layer (revocations, disabling, secret rotation,
+//! the console list. Reuse detection (of refresh tokens and of authorization codes), the admin layer (revocations, disabling, secret rotation,
 //! password resets, administrator changes) and the admin API's audit of every call go through it;
 //! the throttle of failed sign-ins records [`EventKind::LoginThrottled`] the same way.
 //!
@@ -121,6 +121,9 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
         EventKind::RefreshTokenReuse => {
             (true, "a rotated refresh token was presented again; its grant family is revoked")
         }
+        EventKind::AuthorizationCodeReuse => {
+            (true, "an authorization code was presented again; the tokens issued from it are revoked")
+        }
         EventKind::LoginThrottled => (true, "failed authentications are throttled"),
         EventKind::AdminApiDenied => (true, "an admin API call was refused: the token lacks the privileges"),
         EventKind::TokenRevoked => (false, "an administrator revoked a token"),
@@ -207,6 +210,7 @@ mod tests {
     #[test]
     fn attacks_and_refusals_are_warnings_and_administration_is_information() {
         assert!(describe(EventKind::RefreshTokenReuse).0);
+        assert!(describe(EventKind::AuthorizationCodeReuse).0);
         assert!(describe(EventKind::LoginThrottled).0);
         assert!(describe(EventKind::AdminApiDenied).0);
         assert!(!describe(EventKind::ClientSecretRotated).0);

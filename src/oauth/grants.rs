@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): authenticate the client once, check it may use the grant
 //! type it asks for, then hand the request to the file of that grant type.
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
 pub mod refresh_token;
@@ -31,6 +32,7 @@ impl Authority {
         };
         Authority::ensure_client_may_use(&client, grant)?;
         match grant {
+            GrantType::AuthorizationCode => authorization_code::grant(self, &client, params).await,
             GrantType::ClientCredentials => client_credentials::grant(self, &client, params).await,
             GrantType::Password => password::grant(self, &client, params).await,
             GrantType::RefreshToken => refresh_token::grant(self, &client, params).await,

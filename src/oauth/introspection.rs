@@ -56,6 +56,10 @@ impl Authority {
         let credentials = ClientCredentials::from_request(authorization, params)?;
         tracing::Span::current().record("client_id", credentials.client_id.as_str());
         let caller = self.authenticate_client(&credentials).await?;
+        if caller.public {
+            // A public client's id is no credential: it must not read tokens with it.
+            return Err(OAuthError::invalid_client("a public client cannot introspect tokens"));
+        }
         let token = params.require("token")?;
         let answer = self.introspect(&caller, token).await?;
         let active = if answer.active { "true" } else { "false" };

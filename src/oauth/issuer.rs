@@ -123,31 +123,61 @@ impl FreshTokens {
     }
 }
 
+/// A new grant family with its first tokens, ready to be stored, and the answer to send once it is.
+pub(crate) struct PreparedGrant<'a> {
+    pub grant: NewGrant<'a>,
+    pub answer: TokenResponse,
+}
+
+/// A fresh grant family id.
+pub(crate) fn new_family_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 impl Authority {
     /// Issues a new grant family with its first tokens.
     pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
+        let family_id = new_family_id();
+        let scope = grant.scope.to_string();
+        let prepared = self.prepare_grant(&grant, &family_id, &scope, now);
+        self.store.insert_grant(&prepared.grant).await?;
+        self.issued(grant.grant_type, &family_id, prepared.grant.refresh.is_some());
+        Ok(prepared.answer)
+    }
+
+    /// Mints the tokens of a new grant family `family_id` with `scope` (the grant's, as text) and
+    /// builds its rows, without storing them: [`Authority::issue`] stores them as they are, the
+    /// authorization_code grant with the code it consumes.
+    pub(crate) fn prepare_grant<'a>(
+        &self,
+        grant: &Grant<'a>,
+        family_id: &'a str,
+        scope: &'a str,
+        now: UnixTime,
+    ) -> PreparedGrant<'a> {
         let policy = Policy::for_client(&self.settings.tokens, grant.client);
         let family_lifetime = policy.family_lifetime_secs;
         let family_expires_at = (family_lifetime > 0).then(|| now.saturating_add(family_lifetime));
         let expiries = Expiries::new(&policy, now, family_expires_at);
-        let scope = grant.scope.to_string();
-        let family_id = uuid::Uuid::new_v4().simple().to_string();
         let with_refresh = grant.client.may_use(GrantType::RefreshToken)
             && (grant.grant_type != GrantType::ClientCredentials || policy.client_credentials_refresh);
-        let fresh = FreshTokens::mint(now, &expiries, scope.clone(), with_refresh.then(|| scope.clone()));
+        let fresh = FreshTokens::mint(now, &expiries, scope.to_owned(), with_refresh.then(|| scope.to_owned()));
         let family = NewFamily {
-            family_id: &family_id,
+            family_id,
             client_id: &grant.client.client_id,
             username: grant.username,
             grant_type: grant.grant_type,
-            scope: &scope,
+            scope,
             created_at: now,
             expires_at: family_expires_at,
         };
-        self.store.insert_grant(&NewGrant { family, access: fresh.access, refresh: fresh.refresh }).await?;
-        self.metrics.issued(grant.grant_type.as_str());
-        tracing::info!(family_id = %family_id, refresh = with_refresh, "tokens issued");
-        Ok(fresh.answer)
+        PreparedGrant { grant: NewGrant { family, access: fresh.access, refresh: fresh.refresh }, answer: fresh.answer }
+    }
+
+    /// Counts and logs a grant family just stored.
+    pub(crate) fn issued(&self, grant_type: GrantType, family_id: &str, refresh: bool) {
+        self.metrics.issued(grant_type.as_str());
+        tracing::info!(family_id = %family_id, refresh, "tokens issued");
     }
 }

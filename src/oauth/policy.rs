@@ -1,5 +1,6 @@
 //! The token policy in force for one client: the server-wide `[tokens]` settings, overridden by
-//! whatever the client's own policy sets (`oauthd client update`).
+//! whatever the client's own policy sets (`oauthd client update`). Public clients always rotate
+//! (RFC 9700 §4.14.2) and default to `tokens.public_replay_window_secs`.
 
 use crate::config::TokenSettings;
 use crate::store::ClientRecord;
@@ -21,12 +22,17 @@ pub struct Policy {
 impl Policy {
     pub fn for_client(defaults: &TokenSettings, client: &ClientRecord) -> Policy {
         let own = &client.policy;
+        // RFC 9700 §4.14.2: refresh tokens of public clients "MUST be sender-constrained or use
+        // refresh token rotation" — oauthd has no sender constraint, so they always rotate.
+        let rotate = client.public || own.rotate_refresh_tokens.unwrap_or(defaults.rotate_refresh_tokens);
+        let replay_window =
+            if client.public { defaults.public_replay_window_secs } else { defaults.replay_window_secs };
         Policy {
             access_lifetime_secs: own.access_lifetime_secs.unwrap_or(defaults.access_lifetime_secs),
             refresh_lifetime_secs: own.refresh_lifetime_secs.unwrap_or(defaults.refresh_lifetime_secs),
             family_lifetime_secs: own.family_lifetime_secs.unwrap_or(defaults.family_lifetime_secs),
-            rotate_refresh_tokens: own.rotate_refresh_tokens.unwrap_or(defaults.rotate_refresh_tokens),
-            replay_window_secs: own.replay_window_secs.unwrap_or(defaults.replay_window_secs),
+            rotate_refresh_tokens: rotate,
+            replay_window_secs: own.replay_window_secs.unwrap_or(replay_window),
             client_credentials_refresh: own.client_credentials_refresh.unwrap_or(defaults.client_credentials_refresh),
             revoke_access_on_refresh: defaults.revoke_access_on_refresh,
         }
@@ -52,6 +58,10 @@ mod tests {
             policy,
             introspect: false,
             disabled_at: None,
+            redirect_uris: Vec::new(),
+            public: false,
+            pkce_required: true,
+            first_party: false,
         }
     }
 
@@ -64,6 +74,8 @@ mod tests {
             replay_window_secs: 10,
             rotate_refresh_tokens: true,
             client_credentials_refresh: true,
+            code_lifetime_secs: 60,
+            public_replay_window_secs: 2,
         }
     }
 
@@ -173,6 +185,21 @@ mod tests {
                 revoke_access_on_refresh: true,
             }
         );
+    }
+
+    #[test]
+    fn a_public_client_always_rotates_and_defaults_to_the_public_replay_window() {
+        let public = |own: ClientPolicy| ClientRecord { public: true, ..client(own) };
+        let off = TokenSettings { rotate_refresh_tokens: false, ..defaults() };
+        let p = Policy::for_client(
+            &off,
+            &public(ClientPolicy { rotate_refresh_tokens: Some(false), ..Default::default() }),
+        );
+        assert!(p.rotate_refresh_tokens, "a rotation-off policy is ignored for a public client");
+        assert_eq!(p.replay_window_secs, 2);
+        let own_window = ClientPolicy { replay_window_secs: Some(0), ..ClientPolicy::default() };
+        assert_eq!(Policy::for_client(&defaults(), &public(own_window)).replay_window_secs, 0, "its own window wins");
+        assert_eq!(base().replay_window_secs, 10, "confidential clients keep the general window");
     }
 
     #[test]

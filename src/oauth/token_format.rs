@@ -2,8 +2,9 @@
 //! URL-safe base64 alphabet so a token can be pasted into `curl -d` unencoded.
 //!
 //! `oat_` + 43 chars (32 random bytes) + 6 chars (first 4 bytes of SHA-256 of what precedes) for
-//! access tokens; `ort_` for refresh tokens. A mistyped or truncated token fails the checksum and
-//! is rejected without a database read. The database keeps only [`digest`]s.
+//! access tokens; `ort_` for refresh tokens; `oac_` for authorization codes. A mistyped or
+//! truncated token fails the checksum and is rejected without a database read. The database keeps
+//! only [`digest`]s.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,6 +17,7 @@ use crate::store::{Digest, TokenKind};
 
 const ACCESS_PREFIX: &str = "oat_";
 const REFRESH_PREFIX: &str = "ort_";
+const CODE_PREFIX: &str = "oac_";
 const BODY_LEN: usize = 43;
 const CHECK_LEN: usize = 6;
 const TOKEN_LEN: usize = 4 + BODY_LEN + CHECK_LEN;
@@ -35,10 +37,19 @@ pub struct Minted {
 
 /// Mints a new token of the given kind.
 pub fn mint(kind: TokenKind) -> Minted {
+    mint_prefixed(prefix(kind))
+}
+
+/// Mints an authorization code (RFC 6749 §4.1.2): the token format with the prefix `oac_`.
+pub fn mint_code() -> Minted {
+    mint_prefixed(CODE_PREFIX)
+}
+
+fn mint_prefixed(prefix: &str) -> Minted {
     let mut random = [0u8; 32];
     OsRng.fill_bytes(&mut random);
     let mut token = String::with_capacity(TOKEN_LEN);
-    token.push_str(prefix(kind));
+    token.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(random, &mut token);
     let check = checksum(&token);
     token.push_str(&check);
@@ -69,16 +80,24 @@ pub fn parse(token: &str) -> Option<(TokenKind, Digest)> {
     } else {
         return None;
     };
+    well_formed(token).then(|| (kind, digest(token)))
+}
+
+/// Recognises an authorization code as [`parse`] recognises a token: its digest, or `None`.
+pub fn parse_code(code: &str) -> Option<Digest> {
+    (code.len() == TOKEN_LEN && code.is_ascii() && code.starts_with(CODE_PREFIX) && well_formed(code))
+        .then(|| digest(code))
+}
+
+/// The body's alphabet and the checksum of an ASCII string of [`TOKEN_LEN`] bytes.
+fn well_formed(token: &str) -> bool {
     let (head, check) = token.split_at(TOKEN_LEN - CHECK_LEN);
     let body = &head[4..];
     if !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return None;
+        return false;
     }
     let expected = checksum(head);
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), check.as_bytes())) {
-        return None;
-    }
-    Some((kind, digest(token)))
+    bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), check.as_bytes()))
 }
 
 /// Exposes a minted token's text; for building responses only.
@@ -214,6 +233,22 @@ mod tests {
         let last = TOKEN_LEN - 1;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(parse(std::str::from_utf8(&bytes).unwrap()), None);
+    }
+
+    #[test]
+    fn codes_are_tokens_with_their_own_prefix_and_never_parse_as_tokens() {
+        let m = mint_code();
+        let code = reveal(&m).to_owned();
+        assert!(code.starts_with("oac_") && code.len() == TOKEN_LEN, "{code}");
+        assert_eq!(parse_code(&code), Some(m.digest));
+        assert_eq!(parse(&code), None, "a code is not a token");
+        assert_eq!(parse_code(&fresh(TokenKind::Access)), None, "a token is not a code");
+        assert_eq!(parse_code(&code[..TOKEN_LEN - 1]), None);
+        assert_eq!(parse_code(&code.replacen("oac_", "oat_", 1)), None);
+        let mut typo = code.into_bytes();
+        typo[10] = if typo[10] == b'A' { b'B' } else { b'A' };
+        assert_eq!(parse_code(std::str::from_utf8(&typo).unwrap()), None);
+        assert_eq!(parse_code("oac_é"), None);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - a grant family *exhausted* at `cutoff`: the head of its refresh chain (the refresh token not
 //!   yet rotated) expired at or before `cutoff`, and it holds no other unrotated token that is still
 //!   unexpired at `cutoff`. Nothing of such a family can be used any more, so its rotated refresh
-//!   tokens, kept until now for reuse detection, have nothing left to protect.
+//!   tokens, kept until now for reuse detection, have nothing left to protect;
+//! - an authorization code with `expires_at <= cutoff`, used or not: until then a used code
+//!   presented again still revokes the family its exchange created.
 
 use super::types::TokenKind;
 use super::{on_pool, Store, StoreError};
@@ -87,6 +89,10 @@ const DELETE_EXPIRED_ACCESS: &str = "delete from token where token_digest in (se
 /// Those of the families `{ids}` that hold no token any more.
 const DELETE_EMPTY_FAMILIES: &str = "delete from grant_family where family_id in ({ids}) \
      and not exists (select 1 from token t where t.family_id = grant_family.family_id)";
+
+/// Authorization codes expired at `$1`, used or not, oldest first, at most `$2`.
+const DELETE_EXPIRED_CODES: &str = "delete from authorization_code where code_digest in (select code_digest \
+     from authorization_code where expires_at <= $1 order by expires_at limit $2)";
 
 /// Sealed replay responses whose window ended at `$1`, at most `$2`.
 const DROP_EXPIRED_REPLAYS: &str = "update token set replay_sealed = null, replay_until = null where token_digest in \
@@ -196,6 +202,18 @@ impl Store {
             Ok((deleted, families))
         })?;
         Ok(Removed { access_tokens: deleted, refresh_tokens: 0, families })
+    }
+
+    /// Deletes up to `limit` authorization codes that expired at or before `cutoff`, used or not,
+    /// oldest first (through `authorization_code_expires_at`). Returns how many.
+    pub async fn delete_expired_codes(&self, cutoff: UnixTime, limit: u32) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |conn| sqlx::query(DELETE_EXPIRED_CODES)
+            .bind(cutoff)
+            .bind(i64::from(limit))
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Drops up to `limit` sealed replay responses whose window has passed (at `now`: these are

@@ -151,6 +151,10 @@ mod tests {
             policy: ClientPolicy::default(),
             introspect: false,
             disabled_at: None,
+            redirect_uris: Vec::new(),
+            public: false,
+            pkce_required: true,
+            first_party: false,
         })
     }
 

@@ -27,6 +27,16 @@ pub struct ClientRecord {
     /// A resource server: may introspect tokens issued to any client.
     pub introspect: bool,
     pub disabled_at: Option<UnixTime>,
+    /// Where authorization responses may go (RFC 6749 §3.1.2), as registered.
+    pub redirect_uris: Vec<String>,
+    /// A public client (RFC 6749 §2.1; `token_endpoint_auth_method` "none"): it has no secret
+    /// (`secret_hash` is empty) and identifies itself by its `client_id` alone.
+    pub public: bool,
+    /// Authorization requests must carry a PKCE code challenge (RFC 7636). Always true for a
+    /// public client; a confidential client's policy may relax it.
+    pub pkce_required: bool,
+    /// A first-party client: the user's consent is implicit.
+    pub first_party: bool,
 }
 
 impl ClientRecord {
@@ -54,6 +64,9 @@ pub struct ClientUpdate<'a> {
     pub default_scopes: &'a [String],
     pub policy: &'a ClientPolicy,
     pub introspect: bool,
+    pub redirect_uris: &'a [String],
+    pub pkce_required: bool,
+    pub first_party: bool,
     pub now: UnixTime,
 }
 
@@ -65,6 +78,8 @@ impl std::fmt::Debug for ClientRecord {
             .field("secret_version", &self.secret_version)
             .field("grant_types", &self.grant_types)
             .field("scopes", &self.scopes)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +101,11 @@ pub struct NewClient<'a> {
     pub grant_types: &'a [GrantType],
     pub scopes: &'a [String],
     pub default_scopes: &'a [String],
+    pub redirect_uris: &'a [String],
+    /// A public client: `secret_hash` is empty.
+    pub public: bool,
+    pub pkce_required: bool,
+    pub first_party: bool,
     pub now: UnixTime,
 }
 
@@ -108,6 +128,10 @@ struct ClientRow {
     client_credentials_refresh: Option<bool>,
     introspect: bool,
     disabled_at: Option<i64>,
+    redirect_uris: String,
+    public_client: bool,
+    pkce_required: bool,
+    first_party: bool,
 }
 
 impl TryFrom<ClientRow> for ClientRecord {
@@ -136,6 +160,10 @@ impl TryFrom<ClientRow> for ClientRecord {
             },
             introspect: r.introspect,
             disabled_at: r.disabled_at,
+            redirect_uris: split_list(&r.redirect_uris),
+            public: r.public_client,
+            pkce_required: r.pkce_required,
+            first_party: r.first_party,
         })
     }
 }
@@ -145,7 +173,8 @@ fn grant_list(grant_types: &[GrantType]) -> String {
 }
 
 const INSERT_CLIENT: &str = "insert into client (client_id, name, secret_hash, secret_version, grant_types, \
-     scopes, default_scopes, created_at, updated_at) values ($1, $2, $3, 1, $4, $5, $6, $7, $7)";
+     scopes, default_scopes, created_at, updated_at, redirect_uris, public_client, pkce_required, first_party) \
+     values ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8, $9, $10, $11)";
 
 /// The client columns, for [`ClientRow`], followed by `$tail`.
 macro_rules! select_clients {
@@ -153,8 +182,8 @@ macro_rules! select_clients {
         concat!(
             "select client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, \
              created_at, updated_at, access_lifetime_secs, refresh_lifetime_secs, family_lifetime_secs, \
-             rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at \
-             from client ",
+             rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at, \
+             redirect_uris, public_client, pkce_required, first_party from client ",
             $tail
         )
     };
@@ -180,7 +209,8 @@ const SET_CLIENT_SECRET: &str = "update client set secret_hash = $2, secret_vers
 const UPDATE_CLIENT: &str = "update client set name = $2, grant_types = $3, scopes = $4, default_scopes = $5, \
      access_lifetime_secs = $6, refresh_lifetime_secs = $7, family_lifetime_secs = $8, \
      rotate_refresh_tokens = $9, replay_window_secs = $10, client_credentials_refresh = $11, \
-     introspect = $12, updated_at = $13, secret_version = secret_version + 1 where client_id = $1";
+     introspect = $12, updated_at = $13, redirect_uris = $14, pkce_required = $15, first_party = $16, \
+     secret_version = secret_version + 1 where client_id = $1";
 
 const SET_CLIENT_DISABLED: &str = "update client set disabled_at = $2, updated_at = $3, \
      secret_version = secret_version + 1 where client_id = $1";
@@ -203,6 +233,10 @@ impl Store {
             .bind(c.scopes.join(" "))
             .bind(c.default_scopes.join(" "))
             .bind(c.now)
+            .bind(c.redirect_uris.join(" "))
+            .bind(c.public)
+            .bind(c.pkce_required)
+            .bind(c.first_party)
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
@@ -303,6 +337,9 @@ impl Store {
             .bind(u.policy.client_credentials_refresh)
             .bind(u.introspect)
             .bind(u.now)
+            .bind(u.redirect_uris.join(" "))
+            .bind(u.pkce_required)
+            .bind(u.first_party)
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));

@@ -13,6 +13,7 @@ use sqlx::query::Query;
 use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 
 use super::client_cache::ClientCache;
+use super::codes::CodeExchange;
 use super::families::{bind_family, NewGrant};
 use super::tokens::{InPlace, NewToken, Rotation};
 use super::Dialect;
@@ -21,17 +22,43 @@ use super::Dialect;
 /// (migrations/postgres/0004_client_change.sql).
 const CLIENT_CHANNEL: &str = "oauthd_client";
 
-/// Creates the family, then its tokens (the refresh row is skipped when its digest is null).
-const INSERT_GRANT: &str = "with family as ( \
+/// Inserts a new grant's tokens into the family the statement's `family` returns: the access row
+/// ($8–$13) and the refresh row ($14–$19), skipped when its digest is null.
+macro_rules! insert_grant_tokens {
+    () => {
+        "insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
+         select n.token_digest, n.kind, f.family_id, n.scope, n.issued_at, n.expires_at, n.access_digest \
+         from family f cross join (values \
+           ($8::bytea, $9::text, $10::text, $11::bigint, $12::bigint, $13::bytea), \
+           ($14::bytea, $15::text, $16::text, $17::bigint, $18::bigint, $19::bytea)) \
+           as n (token_digest, kind, scope, issued_at, expires_at, access_digest) \
+         where n.token_digest is not null"
+    };
+}
+
+/// Creates the family ($1–$7), then its tokens.
+const INSERT_GRANT: &str = concat!(
+    "with family as ( \
        insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
-       values ($1, $2, $3, $4, $5, $6, $7) returning family_id) \
-     insert into token (token_digest, kind, family_id, scope, issued_at, expires_at, access_digest) \
-     select n.token_digest, n.kind, f.family_id, n.scope, n.issued_at, n.expires_at, n.access_digest \
-     from family f cross join (values \
-       ($8::bytea, $9::text, $10::text, $11::bigint, $12::bigint, $13::bytea), \
-       ($14::bytea, $15::text, $16::text, $17::bigint, $18::bigint, $19::bytea)) \
-       as n (token_digest, kind, scope, issued_at, expires_at, access_digest) \
-     where n.token_digest is not null";
+       values ($1, $2, $3, $4, $5, $6, $7) returning family_id) ",
+    insert_grant_tokens!()
+);
+
+/// [`INSERT_GRANT`], only when the code `$20` is consumed at `$21` — only while it is unused and
+/// unexpired: under concurrent exchanges PostgreSQL re-checks that condition after the winner
+/// commits, so exactly one creates the family.
+const EXCHANGE_CODE: &str = concat!(
+    "with consumed as ( \
+       update authorization_code set consumed_at = $21 \
+       where code_digest = $20 and consumed_at is null and expires_at > $21 \
+       returning code_digest), \
+     family as ( \
+       insert into grant_family (family_id, client_id, username, grant_type, scope, created_at, expires_at) \
+       select $1, $2, $3, $4, $5, $6, $7 from consumed returning family_id), \
+     inserted as (",
+    insert_grant_tokens!(),
+    ") select count(*) from consumed"
+);
 
 /// Consumes the old refresh token — only while neither consumed nor revoked: under concurrent
 /// rotations PostgreSQL re-checks that condition after the winner commits, so exactly one
@@ -105,6 +132,14 @@ impl Dialect for &mut PgConnection {
         let query = sqlx::query(REFRESH_IN_PLACE).bind(r.refresh).bind(r.now).bind(r.revoke_access.as_ref());
         let updated: i64 = bind_token(query, Some(&r.new_access)).fetch_one(self).await?.try_get(0)?;
         Ok(updated > 0)
+    }
+
+    async fn exchange_code(self, e: &CodeExchange<'_>) -> Result<bool, sqlx::Error> {
+        let grant = &e.grant;
+        let query = bind_family(sqlx::query(EXCHANGE_CODE), &grant.family);
+        let query = bind_token(bind_token(query, Some(&grant.access)), grant.refresh.as_ref());
+        let consumed: i64 = query.bind(e.code).bind(e.now).fetch_one(self).await?.try_get(0)?;
+        Ok(consumed > 0)
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::client_cache::ClientCache;
+use super::codes::CodeExchange;
 use super::families::{bind_family, NewGrant, INSERT_FAMILY};
 use super::tokens::{InPlace, NewToken, Rotation, INSERT_TOKEN};
 use super::Dialect;
@@ -20,6 +21,10 @@ const CLIENT_CHANGE_SEQ: &str = "select seq from client_change";
 
 const CONSUME_REFRESH: &str = "update token set consumed_at = $2, successor_digest = $3, replay_sealed = $4, \
      replay_until = $5 where token_digest = $1 and kind = 'refresh' and consumed_at is null and revoked_at is null";
+
+/// Consumes a code: only while it is unused and unexpired.
+const CONSUME_CODE: &str = "update authorization_code set consumed_at = $2 \
+     where code_digest = $1 and consumed_at is null and expires_at > $2";
 
 const REVOKE_TOKEN: &str = "update token set revoked_at = $2 where token_digest = $1 and revoked_at is null";
 
@@ -40,14 +45,20 @@ async fn insert_token(conn: &mut SqliteConnection, family_id: &str, token: &NewT
     Ok(())
 }
 
+/// The family of a grant and its tokens, inside the caller's transaction.
+async fn insert_grant_rows(conn: &mut SqliteConnection, grant: &NewGrant<'_>) -> Result<(), sqlx::Error> {
+    let f = &grant.family;
+    bind_family(sqlx::query(INSERT_FAMILY), f).execute(&mut *conn).await?;
+    for token in std::iter::once(&grant.access).chain(&grant.refresh) {
+        insert_token(conn, f.family_id, token).await?;
+    }
+    Ok(())
+}
+
 impl Dialect for &SqlitePool {
     async fn insert_grant(self, grant: &NewGrant<'_>) -> Result<(), sqlx::Error> {
-        let f = &grant.family;
         let mut tx = self.begin().await?;
-        bind_family(sqlx::query(INSERT_FAMILY), f).execute(&mut *tx).await?;
-        for token in std::iter::once(&grant.access).chain(&grant.refresh) {
-            insert_token(&mut tx, f.family_id, token).await?;
-        }
+        insert_grant_rows(&mut tx, grant).await?;
         tx.commit().await
     }
 
@@ -87,6 +98,18 @@ impl Dialect for &SqlitePool {
             sqlx::query(REVOKE_TOKEN).bind(access).bind(r.now).execute(&mut *tx).await?;
         }
         insert_token(&mut tx, r.family_id, &r.new_access).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn exchange_code(self, e: &CodeExchange<'_>) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let consumed = sqlx::query(CONSUME_CODE).bind(e.code).bind(e.now).execute(&mut *tx).await?;
+        if consumed.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_grant_rows(&mut tx, &e.grant).await?;
         tx.commit().await?;
         Ok(true)
     }

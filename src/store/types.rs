@@ -79,20 +79,23 @@ impl TokenKind {
     }
 }
 
-/// The grant types oauthd implements (RFC 6749 §4.3, §4.4, §6): `grant_family.grant_type`, and
-/// the space-separated `client.grant_types`.
+/// The grant types oauthd implements (RFC 6749 §4.1, §4.3, §4.4, §6): `grant_family.grant_type`,
+/// and the space-separated `client.grant_types`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrantType {
+    AuthorizationCode,
     Password,
     ClientCredentials,
     RefreshToken,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
+    pub const ALL: [GrantType; 4] =
+        [GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::Password => "password",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
@@ -202,6 +205,9 @@ named_enum!(
     EventKind, "security event kind", {
         /// A rotated refresh token was presented again; its grant family was revoked.
         RefreshTokenReuse = "refresh_token_reuse",
+        /// A used authorization code was presented again; the grant family its exchange created
+        /// was revoked.
+        AuthorizationCodeReuse = "authorization_code_reuse",
         /// Repeated failed sign-ins or password grants locked an account or address out for a
         /// while (recorded by the throttle of failed authentications).
         LoginThrottled = "login_throttled",

@@ -22,6 +22,7 @@ on_both_backends!(
     two_authorization_headers_are_a_bad_request,
     clients_are_created_shown_updated_and_deleted,
     a_disabled_client_stops_working_and_an_enabled_one_works_again,
+    public_clients_redirect_uris_and_pkce_are_registered_through_the_same_rules,
     a_rotated_secret_is_shown_once_and_the_old_one_stops_working,
     revoking_a_clients_tokens_ends_every_grant_of_it,
     bad_client_input_is_a_json_error_and_never_a_500,
@@ -297,6 +298,42 @@ async fn a_disabled_client_stops_working_and_an_enabled_one_works_again(app: Tes
     app.client_credentials(&client, "PRODUCTION").await;
     assert!(!app.is_active(&refresh).await, "revoked tokens stay revoked");
     assert_error(admin.post_empty("/clients/no-such-client/disable").await, 404, "not_found").await;
+}
+
+async fn public_clients_redirect_uris_and_pkce_are_registered_through_the_same_rules(app: TestApp) {
+    let admin = app.admin_api().await;
+    let body = json!({"name": "spa", "grant_types": ["authorization_code", "refresh_token"], "scopes": ["PRODUCTION"],
+        "redirect_uris": ["http://127.0.0.1/cb"], "public": true, "first_party": true});
+    let created = ok(admin.post("/clients", body).await, 201).await;
+    assert!(created.get("client_secret").is_none(), "a public client has no secret: {created}");
+    assert_eq!(created["token_endpoint_auth_method"], "none");
+    assert_eq!((created["pkce_required"].as_bool(), created["first_party"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(created["redirect_uris"], json!(["http://127.0.0.1/cb"]));
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let rotate = admin.post_empty(&format!("/clients/{id}/rotate-secret")).await;
+    assert_error(rotate, 422, "validation_failed").await;
+
+    let changed =
+        ok(admin.patch(&format!("/clients/{id}"), json!({"redirect_uris": ["https://app.example.com/cb"]})).await, 200)
+            .await;
+    assert_eq!(changed["redirect_uris"], json!(["https://app.example.com/cb"]));
+    // The registration rules of the CLI apply: no fragment, no plain http off loopback, and a
+    // public client may not use client_credentials.
+    for patch in [
+        json!({"redirect_uris": ["https://app.example.com/cb#x"]}),
+        json!({"redirect_uris": ["http://app.example.com/cb"]}),
+        json!({"grant_types": ["client_credentials"]}),
+    ] {
+        assert_error(admin.patch(&format!("/clients/{id}"), patch).await, 422, "validation_failed").await;
+    }
+    let confidential = json!({"name": "web", "grant_types": ["authorization_code"], "scopes": ["PRODUCTION"],
+        "redirect_uris": ["https://app.example.com/cb"], "pkce_required": false});
+    let created = ok(admin.post("/clients", confidential).await, 201).await;
+    assert_eq!(
+        (created["pkce_required"].as_bool(), created["token_endpoint_auth_method"].as_str()),
+        (Some(false), Some("client_secret_basic"))
+    );
+    assert!(created["client_secret"].is_string());
 }
 
 async fn a_rotated_secret_is_shown_once_and_the_old_one_stops_working(app: TestApp) {

@@ -19,15 +19,23 @@ async fn metadata_reflects_the_config_and_every_advertised_endpoint_answers(app:
     let m: Value = r.json().await.unwrap();
     assert_eq!(m["issuer"], app.address.as_str(), "issuer derived from the listener when unset");
     assert_eq!(m["scopes_supported"], serde_json::json!(["PRODUCTION", "SANDBOX"]));
-    assert_eq!(m["grant_types_supported"], serde_json::json!(["client_credentials", "password", "refresh_token"]));
-    assert_eq!(m["response_types_supported"], serde_json::json!([]));
-    for key in [
-        "token_endpoint_auth_methods_supported",
-        "revocation_endpoint_auth_methods_supported",
-        "introspection_endpoint_auth_methods_supported",
-    ] {
-        assert_eq!(m[key], serde_json::json!(["client_secret_basic", "client_secret_post"]), "{key}");
+    assert_eq!(
+        m["grant_types_supported"],
+        serde_json::json!(["authorization_code", "client_credentials", "password", "refresh_token"])
+    );
+    // The authorization_code grant (RFC 8414 §2, RFC 7636 §6.2, RFC 9207 §3).
+    assert_eq!(m["authorization_endpoint"], format!("{}/authorize", app.address));
+    assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(m["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    for key in ["token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
+        assert_eq!(m[key], serde_json::json!(["client_secret_basic", "client_secret_post", "none"]), "{key}");
     }
+    assert_eq!(
+        m["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"]),
+        "public clients do not introspect"
+    );
     for key in ["token_endpoint", "revocation_endpoint", "introspection_endpoint"] {
         let url = m[key].as_str().unwrap();
         assert!(url.starts_with(&app.address), "{key} is under the issuer");

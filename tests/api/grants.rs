@@ -131,7 +131,7 @@ async fn a_grant_the_client_may_not_use_is_unauthorized_client(app: TestApp) {
 
 async fn an_unknown_grant_type_is_unsupported_grant_type(app: TestApp) {
     let client = app.standard_client().await;
-    for grant in ["implicit", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code"] {
+    for grant in ["implicit", "urn:ietf:params:oauth:grant-type:device_code"] {
         let r = app.post_token_basic(&client, &[("grant_type", grant)]).await;
         assert_error(r, 400, "unsupported_grant_type").await;
     }

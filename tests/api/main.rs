@@ -54,6 +54,7 @@ macro_rules! on_both_backends {
 mod helpers;
 
 mod admin_api;
+mod authorization_code;
 mod cached_client;
 mod cleanup;
 mod cli;
@@ -68,6 +69,7 @@ mod introspect;
 mod metrics;
 mod policy;
 mod refresh;
+mod registration;
 mod requests;
 mod revoke;
 mod secret_cache;

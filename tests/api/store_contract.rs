@@ -79,6 +79,10 @@ async fn seed_client(store: &Store, id: &str) {
             grant_types: &[GrantType::ClientCredentials],
             scopes: &scopes,
             default_scopes: &scopes,
+            redirect_uris: &[],
+            public: false,
+            pkce_required: true,
+            first_party: false,
             now: 1,
         })
         .await
@@ -143,6 +147,10 @@ async fn a_duplicate_client_id_is_a_duplicate_error(store: TestStore) {
             grant_types: &[GrantType::Password],
             scopes: &lists,
             default_scopes: &lists,
+            redirect_uris: &[],
+            public: false,
+            pkce_required: true,
+            first_party: false,
             now: 2,
         })
         .await;

@@ -35,15 +35,15 @@ pub struct ClientListQuery {
     scope: Option<String>,
 }
 
-/// A new client. The secret is generated unless `client_secret` imports one (16-512 printable
-/// ASCII characters).
+/// A new client. A confidential client's secret is generated unless `client_secret` imports one
+/// (16-512 printable ASCII characters); a public client has none.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClientBody {
     /// A chosen id (to migrate an existing client); generated when absent.
     client_id: Option<String>,
     name: String,
-    /// client_credentials, password, refresh_token.
+    /// authorization_code, client_credentials, password, refresh_token.
     grant_types: Vec<String>,
     #[serde(default)]
     scopes: Vec<String>,
@@ -55,6 +55,18 @@ pub struct NewClientBody {
     /// A resource server: may introspect tokens issued to any client.
     #[serde(default)]
     introspect: bool,
+    /// Where authorization responses may go (the authorization_code grant needs at least one).
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    /// A public client (token_endpoint_auth_method none): no secret; authorization_code and
+    /// refresh_token only.
+    #[serde(default)]
+    public: bool,
+    /// Authorization requests need PKCE (default true; only a confidential client may do without).
+    pkce_required: Option<bool>,
+    /// A first-party client: the user's consent is implicit.
+    #[serde(default)]
+    first_party: bool,
 }
 
 /// Changes to a client: an absent field stays as it is; a policy value of `null` returns to the
@@ -87,6 +99,10 @@ pub struct ClientPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<bool>)]
     client_credentials_refresh: Option<Option<bool>>,
+    /// Replaces the registered redirect URIs.
+    redirect_uris: Option<Vec<String>>,
+    pkce_required: Option<bool>,
+    first_party: Option<bool>,
 }
 
 /// A field that is present, `null` or a value: `Some(None)` or `Some(Some(v))`; absent fields are
@@ -107,8 +123,8 @@ fn view(auth: &AppState, c: &ClientRecord) -> ClientView {
     ClientView::new(&auth.settings.tokens, c)
 }
 
-fn created(auth: &AppState, c: &ClientRecord, secret: &SecretString) -> CreatedClientView {
-    CreatedClientView { client: view(auth, c), client_secret: secret.expose_secret().to_owned() }
+fn created(auth: &AppState, c: &ClientRecord, secret: Option<&SecretString>) -> CreatedClientView {
+    CreatedClientView { client: view(auth, c), client_secret: secret.map(|s| s.expose_secret().to_owned()) }
 }
 
 /// List clients, by client id.
@@ -140,9 +156,13 @@ pub async fn create(
         default_scopes: body.default_scopes,
         secret: body.client_secret,
         introspect: body.introspect,
+        redirect_uris: body.redirect_uris,
+        public: body.public,
+        pkce_optional: body.pkce_required == Some(false),
+        first_party: body.first_party,
     };
     let new = clients::create(&auth, spec).await?;
-    Ok((StatusCode::CREATED, Json(created(&auth, &new.client, &new.client_secret))))
+    Ok((StatusCode::CREATED, Json(created(&auth, &new.client, new.client_secret.as_ref()))))
 }
 
 /// Show a client with the token policy in force for it.
@@ -152,8 +172,8 @@ pub async fn show(State(auth): State<AppState>, ApiPath(id): ApiPath) -> Result<
     Ok(Json(view(&auth, &clients::find(&auth, &id).await?)))
 }
 
-/// Change a client's name, grant types, scopes, resource-server flag or token policy. Tokens
-/// already issued keep their expiry.
+/// Change a client's name, grant types, scopes, redirect URIs, PKCE policy, first-party or
+/// resource-server flag, or token policy. Tokens already issued keep their expiry.
 #[utoipa::path(patch, path = "/clients/{client_id}", operation_id = "update_client", tag = TAG_CLIENTS, params(("client_id" = String, Path)),
     request_body = ClientPatch,
     responses((status = 200, body = ClientView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -174,6 +194,9 @@ pub async fn update(
         rotate_refresh_tokens: patch.rotate_refresh_tokens,
         replay_window_secs: patch.replay_window_secs,
         client_credentials_refresh: patch.client_credentials_refresh,
+        redirect_uris: patch.redirect_uris,
+        pkce_required: patch.pkce_required,
+        first_party: patch.first_party,
     };
     Ok(Json(view(&auth, &clients::update(&auth, &id, changes).await?)))
 }
@@ -225,7 +248,7 @@ pub async fn rotate_secret(
     OptionalJson(body): OptionalJson<RotateSecretBody>,
 ) -> Result<Json<CreatedClientView>, ApiError> {
     let secret = clients::rotate_secret(&auth, &caller.origin, &id, body.revoke_tokens).await?;
-    Ok(Json(created(&auth, &clients::find(&auth, &id).await?, &secret)))
+    Ok(Json(created(&auth, &clients::find(&auth, &id).await?, Some(&secret))))
 }
 
 /// Revoke every token issued to a client (after a leaked secret).

@@ -174,7 +174,9 @@ impl TestApp {
     /// Creates a client through the same code the CLI uses.
     pub async fn create_client(&self, spec: ClientSpec) -> TestClient {
         let created = clients::create(&self.auth, spec).await.expect("client created");
-        TestClient { id: created.client.client_id, secret: created.client_secret.expose_secret().to_owned() }
+        // A public client has no secret: its TestClient's is empty.
+        let secret = created.client_secret.map(|s| s.expose_secret().to_owned()).unwrap_or_default();
+        TestClient { id: created.client.client_id, secret }
     }
 
     /// A client allowed every grant, with scopes PRODUCTION and SANDBOX.
