@@ -239,7 +239,7 @@ pub struct EventView {
     pub id: i64,
     /// Unix seconds.
     pub occurred_at: i64,
-    /// refresh_token_reuse, authorization_code_reuse, login_throttled, token_revoked, grant_revoked, client_tokens_revoked,
+    /// refresh_token_reuse, authorization_code_reuse, login_locked, token_revoked, grant_revoked, client_tokens_revoked,
     /// user_tokens_revoked, client_disabled, client_enabled, client_deleted,
     /// client_secret_rotated, user_disabled, user_enabled, user_deleted, user_password_reset,
     /// user_admin_granted, user_admin_revoked, admin_api_call, admin_api_denied.

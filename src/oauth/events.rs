@@ -2,13 +2,14 @@
 //! the log line (`security_event="…"`, WARN or INFO by kind) and stores the row the admin API and
 //! the console list. Reuse detection (of refresh tokens and of authorization codes), the admin layer (revocations, disabling, secret rotation,
 //! password resets, administrator changes) and the admin API's audit of every call go through it;
-//! the throttle of failed sign-ins records [`EventKind::LoginThrottled`] the same way.
+//! the throttle of failed sign-ins records [`EventKind::LoginLocked`] the same way.
 //!
 //! An event names a client, a user and a grant family by their ids and the peer by its address —
 //! never a token, code, secret or password. Storing is best effort: the action it records has
 //! already happened, so a database error is logged (with the event) rather than turning the answer
 //! into an error.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -124,7 +125,7 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
         EventKind::AuthorizationCodeReuse => {
             (true, "an authorization code was presented again; the tokens issued from it are revoked")
         }
-        EventKind::LoginThrottled => (true, "failed authentications are throttled"),
+        EventKind::LoginLocked => (true, "failed sign-ins locked an account or an address out for a while"),
         EventKind::AdminApiDenied => (true, "an admin API call was refused: the token lacks the privileges"),
         EventKind::TokenRevoked => (false, "an administrator revoked a token"),
         EventKind::GrantRevoked => (false, "an administrator revoked a grant"),
@@ -144,16 +145,37 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
     }
 }
 
+/// Longest text an event field keeps: an attempted username (say) may be as long as a request
+/// body, and the table must not grow by what a caller chooses to send.
+const MAX_FIELD: usize = 256;
+
+/// `text`, cut to at most [`MAX_FIELD`] bytes at a character boundary, with `…` when cut.
+fn bounded(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_FIELD {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_FIELD;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
 impl Authority {
     /// Logs the event (WARN or INFO by kind, with `security_event` = its kind) and stores it.
     pub async fn record_security_event(&self, event: SecurityEvent) {
         let (warn, message) = describe(event.kind);
         let peer = event.origin.peer.map(|ip| ip.to_string());
         let kind = event.kind.as_str();
-        let actor = event.origin.actor.to_string();
-        let (client_id, username, family_id) =
-            (event.client_id.as_deref(), event.username.as_deref(), event.family_id.as_deref());
-        let (peer_address, detail) = (peer.as_deref(), event.detail.as_deref());
+        let actor = bounded(&event.origin.actor.to_string()).into_owned();
+        let (client_id, username, family_id) = (
+            event.client_id.as_deref().map(bounded),
+            event.username.as_deref().map(bounded),
+            event.family_id.as_deref().map(bounded),
+        );
+        let (client_id, username, family_id) = (client_id.as_deref(), username.as_deref(), family_id.as_deref());
+        let detail = event.detail.as_deref().map(bounded);
+        let (peer_address, detail) = (peer.as_deref(), detail.as_deref());
         if warn {
             tracing::warn!(
                 security_event = kind,
@@ -177,11 +199,12 @@ impl Authority {
                 "{message}"
             );
         }
+        let actor_id = event.origin.actor.id().map(bounded);
         let row = NewSecurityEvent {
             occurred_at: self.clock.now(),
             kind: event.kind,
             actor_kind: event.origin.actor.kind(),
-            actor_id: event.origin.actor.id(),
+            actor_id: actor_id.as_deref(),
             client_id,
             username,
             family_id,
@@ -208,10 +231,19 @@ mod tests {
     }
 
     #[test]
+    fn long_fields_are_cut_at_a_character_boundary() {
+        assert_eq!(bounded("alice"), "alice");
+        let long = "é".repeat(200);
+        let cut = bounded(&long);
+        assert!(cut.len() <= MAX_FIELD + '…'.len_utf8() && cut.ends_with('…'), "{cut}");
+        assert!(cut.starts_with("éé"));
+    }
+
+    #[test]
     fn attacks_and_refusals_are_warnings_and_administration_is_information() {
         assert!(describe(EventKind::RefreshTokenReuse).0);
         assert!(describe(EventKind::AuthorizationCodeReuse).0);
-        assert!(describe(EventKind::LoginThrottled).0);
+        assert!(describe(EventKind::LoginLocked).0);
         assert!(describe(EventKind::AdminApiDenied).0);
         assert!(!describe(EventKind::ClientSecretRotated).0);
         assert!(!describe(EventKind::AdminApiCall).0);

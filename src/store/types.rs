@@ -208,9 +208,11 @@ named_enum!(
         /// A used authorization code was presented again; the grant family its exchange created
         /// was revoked.
         AuthorizationCodeReuse = "authorization_code_reuse",
-        /// Repeated failed sign-ins or password grants locked an account or address out for a
-        /// while (recorded by the throttle of failed authentications).
-        LoginThrottled = "login_throttled",
+        /// Repeated failed sign-ins or password grants locked an account or an address out for
+        /// a while: the hook for the throttle of failed authentications, which records one when a
+        /// failure starts or lengthens a refusal (not each refused attempt, which would let anyone
+        /// fill the table).
+        LoginLocked = "login_locked",
         /// An administrator revoked one token (a refresh token with its grant family).
         TokenRevoked = "token_revoked",
         /// An administrator revoked one grant family.

@@ -185,6 +185,11 @@ async fn every_admin_api_call_is_audited_with_the_calling_client_and_address(app
     assert_eq!(rotated[0]["client_id"], target.id.as_str(), "the event names the client acted on");
     assert_eq!(rotated[0]["actor_id"], admin.client.id.as_str(), "and who acted");
     assert_eq!(rotated[0]["peer_address"], "127.0.0.1");
+    // A field is kept to a bounded length, whatever the caller sends.
+    ok(admin.get(&format!("/clients/{}", "x".repeat(2000))).await, 404).await;
+    let long = &admin.events("?kind=admin_api_call&limit=1").await[0];
+    let detail = long["detail"].as_str().unwrap();
+    assert!(detail.starts_with("GET /admin/api/v1/clients/xxx") && detail.len() < 300, "{detail}");
     // The listing just made is itself audited, after it answered.
     assert_eq!(admin.events("?kind=admin_api_call&limit=1").await[0]["detail"], "GET /admin/api/v1/events 200");
 }
