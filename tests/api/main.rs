@@ -64,6 +64,7 @@ mod health;
 mod healthcheck;
 mod introspect;
 mod metrics;
+mod nul_bytes;
 mod policy;
 mod refresh;
 mod requests;

@@ -28,6 +28,7 @@ on_both_backends!(
     only_dead_families_are_found_and_a_chain_head_goes_last,
     a_client_change_made_through_one_store_reaches_the_cache_of_another,
     a_client_change_made_through_the_same_store_drops_its_row_at_once,
+    a_key_with_a_nul_byte_is_found_nowhere_and_any_other_statement_binding_it_says_why,
 );
 
 /// What these tests are handed: a migrated store on a fresh database, without an app.
@@ -442,4 +443,26 @@ async fn a_client_change_made_through_the_same_store_drops_its_row_at_once(store
     watcher.abort();
     store.close().await;
     assert!(!store.client_cache_is_on(), "a closed store keeps nothing");
+}
+
+/// A lookup by a key PostgreSQL cannot hold finds nothing on either backend, without a query; a
+/// statement that binds such a text anyway fails on PostgreSQL as "unstorable", which the protocol
+/// layer answers as a malformed request, not a server error.
+async fn a_key_with_a_nul_byte_is_found_nowhere_and_any_other_statement_binding_it_says_why(store: TestStore) {
+    store.insert_user("alice", "hash", 0).await.unwrap();
+    assert!(store.find_client("x\0").await.unwrap().is_none());
+    assert!(store.find_user("alice\0").await.unwrap().is_none());
+    assert!(store.find_user("alice").await.unwrap().is_some());
+    match store.delete_user("alice\0").await {
+        Ok(deleted) => {
+            assert_eq!(store.backend_name(), "sqlite", "only SQLite can hold a NUL");
+            assert!(!deleted);
+        }
+        Err(e) => {
+            assert_eq!(store.backend_name(), "postgres");
+            assert!(e.is_unstorable_text(), "{e}");
+            assert!(!e.is_retryable() && !e.is_connection_lost());
+        }
+    }
+    assert!(store.find_user("alice").await.unwrap().is_some());
 }
