@@ -66,6 +66,7 @@ mod introspect;
 mod metrics;
 mod nul_bytes;
 mod policy;
+mod properties;
 mod refresh;
 mod requests;
 mod revoke;
