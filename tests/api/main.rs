@@ -62,6 +62,7 @@ mod discovery;
 mod grants;
 mod health;
 mod healthcheck;
+mod instances;
 mod introspect;
 mod metrics;
 mod nul_bytes;
