@@ -38,25 +38,26 @@ fn total(instances: &[&TestApp], prefix: &str) -> f64 {
     instances.iter().map(|i| sample(&i.auth.metrics.render(i.auth.store.pool_usage()), prefix)).sum()
 }
 
-/// `RACERS` refreshes of `token` at once, the i-th sent to instance `i % 3`.
-async fn race_refreshes(instances: &[&TestApp], client: &TestClient, token: &str) -> Vec<(u16, Value)> {
+/// A fresh refresh token of `client`, and the answers to `RACERS` refreshes of it sent at once,
+/// the i-th to instance `i % 3`.
+async fn race_refreshes(instances: &[&TestApp], client: &TestClient) -> (String, Vec<(u16, Value)>) {
+    let (_, token) = instances[0].token_pair(client).await;
     let requests = (0..RACERS).map(|i| {
-        let instance = instances[i % instances.len()];
+        let (instance, token) = (instances[i % instances.len()], &token);
         async move {
             let r = instance.refresh(client, token, None).await;
             (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
         }
     });
-    futures::future::join_all(requests).await
+    let answers = futures::future::join_all(requests).await;
+    (token, answers)
 }
 
 async fn refreshes_of_one_token_spread_over_three_instances_rotate_once_and_all_get_one_pair(app: TestApp) {
     let others = two_more(&app).await;
     let instances = [&app, &others[0], &others[1]];
     let client = app.standard_client().await;
-    let (_, refresh) = app.token_pair(&client).await;
-
-    let answers = race_refreshes(&instances, &client, &refresh).await;
+    let (_, answers) = race_refreshes(&instances, &client).await;
     assert!(
         answers.iter().all(|(status, _)| *status == 200),
         "every racer gets the rotation or its replay: {answers:?}"
@@ -80,9 +81,7 @@ async fn refreshes_of_one_token_spread_over_three_instances_with_a_strict_window
     let others = two_more(&app).await;
     let instances = [&app, &others[0], &others[1]];
     let client = app.standard_client().await;
-    let (_, refresh) = app.token_pair(&client).await;
-
-    let answers = race_refreshes(&instances, &client, &refresh).await;
+    let (refresh, answers) = race_refreshes(&instances, &client).await;
     let won: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 200).map(|(_, b)| b).collect();
     let refused = answers.iter().filter(|(status, b)| *status == 400 && b["error"] == "invalid_grant").count();
     assert_eq!((won.len(), refused), (1, RACERS - 1), "one winner, every other racer refused: {answers:?}");
