@@ -7,8 +7,14 @@
 #
 #   scripts/bench.sh                     # everything
 #   DURATION=5s CONCURRENCY=16 BACKENDS="postgres" scripts/bench.sh
+#   DURATION=5s BACKENDS=postgres WORKLOADS=stuffing scripts/bench.sh   # the credential-stuffing run only
+#
+# The stuffing workload (in "all" too) runs legitimate refreshes at RATE per second alone for DURATION,
+# then for DURATION again beside FLOOD_CONCURRENCY workers sending wrong client secrets and wrong
+# passwords, and reports what the legitimate traffic keeps (80 % is the bar) and the server's memory peak.
 #
 # Environment: DURATION (10s), CONCURRENCY ("16 64": each count runs every workload), BACKENDS ("postgres sqlite"), WORKLOADS ("all"),
+# RATE (200 legitimate refreshes/s in the stuffing run), FLOOD_CONCURRENCY (64),
 # PGBENCH_CLIENTS (8), PG_URL (postgres://postgres@127.0.0.1:5432), PORT (18080),
 # LOG_FILTER (info, the server default), OUT (a directory for logs and results; a temporary one).
 set -euo pipefail
@@ -19,6 +25,8 @@ CONCURRENCY=${CONCURRENCY:-16 64}
 FIRST_CONCURRENCY=${CONCURRENCY%% *}
 BACKENDS=${BACKENDS:-postgres sqlite}
 WORKLOADS=${WORKLOADS:-all}
+RATE=${RATE:-200}
+FLOOD_CONCURRENCY=${FLOOD_CONCURRENCY:-64}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-8}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
@@ -134,8 +142,9 @@ run_backend() { # backend clients
   done
   curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "oauthd did not start; see $OUT/server-$backend.log" >&2; exit 1; }
   echo "== oauthd on $backend (pid $SERVER_PID), $clients clients, $DURATION per workload"
-  timeout $((SECS * 8 + 120)) "$LOAD" --url "http://127.0.0.1:$PORT" --database-url "$url" \
+  timeout $((SECS * 10 + 120)) "$LOAD" --url "http://127.0.0.1:$PORT" --database-url "$url" \
     --workload "$WORKLOADS" --concurrency "$clients" --duration "$DURATION" \
+    --rate "$RATE" --flood-concurrency "$FLOOD_CONCURRENCY" \
     --server-pid "$SERVER_PID" --label "$backend" | tee "$OUT/load-$backend-$clients.log"
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   grep -c 'database is locked\|SQLITE_BUSY' "$OUT/server-$backend.log" | sed 's/^/   server log lines mentioning SQLITE_BUSY: /' || true
@@ -160,3 +169,14 @@ cat "$OUT"/load-*.log | grep '^{"workload":' | while read -r line; do
     "$(jq -r .p50_ms <<<"$line")" "$(jq -r .p99_ms <<<"$line")" "$(jq -r .max_ms <<<"$line")" \
     "$(jq -r '(.server_hwm_kib // 0) / 1024 | floor' <<<"$line")" "$ratio x $what ($(printf '%.0f' "$raw"))" "$(jq -c .errors <<<"$line")"
 done
+
+if cat "$OUT"/load-*.log | grep -q '^{"stuffing":'; then
+  echo
+  echo "== credential stuffing: legitimate refreshes at $RATE/s, alone and beside $FLOOD_CONCURRENCY flood workers (bar: keep 80 %)"
+  printf '%-9s %4s %9s %9s %6s %9s %9s %9s  %-10s %s\n' backend c alone/s flooded/s kept p99_alone p99_flood "peak MiB" flood/s "flood answers"
+  cat "$OUT"/load-*.log | grep '^{"stuffing":' | jq -r '.stuffing | [.label, .concurrency, .alone_rps, .flooded_rps, .kept * 100,
+      .alone_p99_ms, .flooded_p99_ms, ((.server_hwm_kib // 0) / 1024 | floor), .flood_rps, (.flood_by_status | tostring)] | @tsv' |
+  while IFS=$'\t' read -r b c alone flooded kept p99a p99f peak frps answers; do
+    printf '%-9s %4s %9.0f %9.0f %5.0f%% %9.2f %9.2f %9s  %-10.0f %s\n' "$b" "$c" "$alone" "$flooded" "$kept" "$p99a" "$p99f" "$peak" "$frps" "$answers"
+  done
+fi

@@ -328,7 +328,7 @@ impl Default for LogSettings {
 pub struct JanitorSettings {
     /// Run passes in the background while serving; `oauthd cleanup` runs one pass regardless.
     pub enabled: bool,
-    /// Seconds between the end of one pass and the start of the next.
+    /// Seconds between the end of one pass and the start of the next, give or take a tenth.
     pub interval_secs: u64,
     /// How long a dead row (expired, revoked, or a rotated token of a dead family) is kept after
     /// it died, for audit and debugging. Should exceed `server.request_timeout_secs`.

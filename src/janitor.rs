@@ -21,9 +21,15 @@
 //! Every statement touches at most `janitor.batch_size` rows (a dead family's chain head goes with
 //! the family row: one more row per family) and the pass yields between statements, so requests
 //! share the pool and no lock is held for long.
+//!
+//! Several instances may share one database: one pass runs at a time among them (the store's
+//! janitor lock; a pass that finds it taken is skipped, the work is being done), a deadlock or a
+//! busy database is retried, and each instance's waits are jittered so that instances started
+//! together drift apart.
 
 use std::time::Duration;
 
+use rand::Rng as _;
 use serde::Serialize;
 
 use crate::clock::Stopwatch;
@@ -57,6 +63,8 @@ pub struct CleanupReport {
     pub max_batch_ms: u64,
     /// The whole pass, in milliseconds.
     pub elapsed_ms: u64,
+    /// Nothing was done: another process sharing the database was running a pass.
+    pub skipped: bool,
 }
 
 impl CleanupReport {
@@ -92,8 +100,20 @@ impl Batches<'_> {
     }
 }
 
-/// One full pass: loops each step batch by batch until a batch comes back short.
+/// One full pass, unless another process sharing the database is running one: then nothing is
+/// done and the report says `skipped`.
 pub async fn run_once(auth: &Authority) -> Result<CleanupReport, StoreError> {
+    let Some(lock) = auth.store.try_lock_janitor().await? else {
+        tracing::debug!("janitor pass skipped: another instance is running one");
+        return Ok(CleanupReport { skipped: true, ..CleanupReport::default() });
+    };
+    let report = run_steps(auth).await;
+    lock.release().await;
+    report
+}
+
+/// The pass itself: loops each step batch by batch until a batch comes back short.
+async fn run_steps(auth: &Authority) -> Result<CleanupReport, StoreError> {
     let watch = Stopwatch::start();
     let settings = &auth.settings.janitor;
     let limit = settings.batch_size;
@@ -188,8 +208,9 @@ fn record(auth: &Authority, report: &CleanupReport) {
     m.janitor_backlog.set(i64::try_from(left).unwrap_or(i64::MAX));
 }
 
-/// Runs a pass every `janitor.interval_secs` (the first one interval after start) until the task
-/// is aborted. Not started when `janitor.enabled` is false.
+/// Runs a pass every `janitor.interval_secs` until the task is aborted: the first one after a
+/// random half to whole interval, each later one after the interval give or take a tenth, so
+/// instances started together do not keep meeting. Not started when `janitor.enabled` is false.
 pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
     let settings = &auth.settings.janitor;
     if !settings.enabled {
@@ -198,8 +219,10 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
     }
     let interval = Duration::from_secs(settings.interval_secs);
     Some(tokio::spawn(async move {
+        let mut wait = jittered(interval, 0.5, 1.0);
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(wait).await;
+            wait = jittered(interval, 0.9, 1.1);
             match run_once(&auth).await {
                 Ok(report)
                     if report.rows_deleted() == 0 && report.replays_dropped == 0 && report.security_events == 0 => {}
@@ -220,9 +243,23 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
+/// `interval` scaled by a random factor in `[low, high)`.
+fn jittered(interval: Duration, low: f64, high: f64) -> Duration {
+    interval.mul_f64(rand::thread_rng().gen_range(low..high))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jittered_wait_stays_within_its_bounds() {
+        let interval = Duration::from_secs(60);
+        for _ in 0..1000 {
+            let wait = jittered(interval, 0.9, 1.1);
+            assert!(wait >= Duration::from_secs(54) && wait < Duration::from_secs(66), "{wait:?}");
+        }
+    }
 
     #[test]
     fn an_empty_report_deleted_no_rows() {

@@ -74,6 +74,17 @@ impl StoreError {
         }
     }
 
+    /// PostgreSQL refused a text it cannot hold (SQLSTATE 22021 `character_not_in_repertoire`, as
+    /// for a NUL byte; 22P05 `untranslatable_character`, in a database not encoded in UTF-8): the
+    /// request carried it. Lookups never get here ([`holds`]); a statement that binds request text
+    /// without asking meets this instead of a row.
+    pub fn is_unstorable_text(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        matches!(e.code().as_deref(), Some("22021" | "22P05"))
+    }
+
     /// Serialization failures and deadlocks (PostgreSQL) or a busy database (SQLite): the
     /// transaction did nothing and may be tried again.
     pub fn is_retryable(&self) -> bool {
@@ -295,6 +306,18 @@ where
             other => return other,
         }
     }
+}
+
+/// Whether the database can hold `text`. PostgreSQL's `text` cannot hold U+0000: a statement that
+/// binds it fails whole (`invalid byte sequence for encoding "UTF8": 0x00`); SQLite's can.
+///
+/// So no row is keyed by such a text (the admin rules refuse control characters in client ids and
+/// usernames), and the store answers a lookup by one as it answers any unknown key, without a
+/// query, on both backends alike. The check sits here, in the lookups every endpoint goes through
+/// ([`Store::find_client`], [`Store::find_user`]), rather than in each endpoint, so that the next
+/// endpoint reading a client id or a username cannot forget it.
+pub(crate) fn holds(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// Splits a space-separated list column.

@@ -7,6 +7,8 @@ pub async fn run(auth: &Authority, flag: JsonFlag) -> anyhow::Result<()> {
     let report = crate::janitor::run_once(auth).await?;
     if flag.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if report.skipped {
+        println!("another instance is running a pass on this database; nothing done");
     } else {
         println!("access tokens deleted:    {}", report.access_tokens);
         println!("refresh tokens deleted:   {}", report.refresh_tokens);

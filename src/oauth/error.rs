@@ -115,6 +115,14 @@ impl From<StoreError> for OAuthError {
                 "the client or user changed during the request; try again",
             );
         }
+        if e.is_unstorable_text() {
+            // A request string that no store lookup checked (they all do, see `store::holds`):
+            // the request is malformed, not the server broken.
+            return OAuthError {
+                cause: Some(e.into()),
+                ..Self::new(ErrorCode::InvalidRequest, "a parameter holds a character this server cannot store")
+            };
+        }
         if e.is_connection_lost() {
             return OAuthError {
                 cause: Some(e.into()),

@@ -66,6 +66,11 @@ impl Checkout {
         &self.pool
     }
 
+    /// How long a call waits for a connection (`database.acquire_timeout_secs`).
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
+    }
+
     /// The most recently parked connection if it is fresh, else one from the sqlx pool, within
     /// the pool's acquire timeout.
     pub async fn acquire(&self) -> Result<Held<'_>, sqlx::Error> {

@@ -13,9 +13,15 @@
 //!   tokens, kept until now for reuse detection, have nothing left to protect;
 //! - an authorization code with `expires_at <= cutoff`, used or not: until then a used code
 //!   presented again still revokes the family its exchange created.
+//!
+//! Instances sharing a database run one pass at a time ([`Store::try_lock_janitor`]). Each
+//! statement is still correct if two passes meet (after the lock's connection was lost): a row is
+//! deleted or updated by one of them only, and a deadlock or busy database is retried.
+
+use sqlx::Connection as _;
 
 use super::types::TokenKind;
-use super::{on_pool, Store, StoreError};
+use super::{on_pool, postgres, sqlite, with_retries, Backend, Store, StoreError};
 use crate::clock::UnixTime;
 
 /// Rows removed by one step, by kind.
@@ -46,6 +52,23 @@ impl std::ops::AddAssign for Removed {
         self.access_tokens += other.access_tokens;
         self.refresh_tokens += other.refresh_tokens;
         self.families += other.families;
+    }
+}
+
+/// The right to run a janitor pass, from [`Store::try_lock_janitor`], until
+/// [`JanitorLock::release`] (or until dropped, which closes its connection just the same).
+pub struct JanitorLock {
+    /// PostgreSQL: the connection whose session holds the advisory lock. SQLite: none needed.
+    session: Option<sqlx::PgConnection>,
+}
+
+impl JanitorLock {
+    /// Ends the pass's claim: closes the lock's connection, which releases the lock.
+    pub async fn release(self) {
+        if let Some(conn) = self.session {
+            // Closing releases the lock; a connection that fails to close is gone and so is it.
+            let _ = conn.close().await;
+        }
     }
 }
 
@@ -94,8 +117,11 @@ const DELETE_EMPTY_FAMILIES: &str = "delete from grant_family where family_id in
 const DELETE_EXPIRED_CODES: &str = "delete from authorization_code where code_digest in (select code_digest \
      from authorization_code where expires_at <= $1 order by expires_at limit $2)";
 
-/// Sealed replay responses whose window ended at `$1`, at most `$2`.
-const DROP_EXPIRED_REPLAYS: &str = "update token set replay_sealed = null, replay_until = null where token_digest in \
+/// Sealed replay responses whose window ended at `$1`, at most `$2`. The outer `replay_until`
+/// test is re-checked by PostgreSQL on a row another statement updated meanwhile, so a response
+/// two passes both selected is dropped (and counted) by one of them only.
+const DROP_EXPIRED_REPLAYS: &str = "update token set replay_sealed = null, replay_until = null \
+     where replay_until <= $1 and token_digest in \
      (select token_digest from token where replay_until <= $1 order by replay_until limit $2)";
 
 /// Security events recorded at or before `$1`, oldest first, at most `$2` (through
@@ -110,15 +136,31 @@ const BACKLOG: &str = "select \
        (select count(*) from token where kind = 'refresh' and consumed_at is null and expires_at <= $1)";
 
 impl Store {
+    /// Claims the janitor's work for one pass: `None` when another process sharing the database
+    /// holds the claim (its pass is running). A dialect fork: an advisory lock on PostgreSQL
+    /// ([`postgres::try_lock_janitor`]), nothing to claim on SQLite ([`sqlite::try_lock_janitor`]).
+    pub async fn try_lock_janitor(&self) -> Result<Option<JanitorLock>, StoreError> {
+        match &self.backend {
+            Backend::Postgres(checkout) => {
+                let session = postgres::try_lock_janitor(checkout.pool(), checkout.acquire_timeout()).await?;
+                Ok(session.map(|session| JanitorLock { session: Some(session) }))
+            }
+            Backend::Sqlite(_) => Ok(sqlite::try_lock_janitor().then_some(JanitorLock { session: None })),
+        }
+    }
+
     /// Up to `limit` ids of families dead at `cutoff` (see the module docs), without duplicates.
     /// The second value is the number of rows the query returned, to tell a full batch from the
     /// last one.
     pub async fn dead_families(&self, cutoff: UnixTime, limit: u32) -> Result<(Vec<String>, usize), StoreError> {
-        let mut ids: Vec<String> = on_pool!(self, |conn| sqlx::query_scalar(DEAD_FAMILIES)
-            .bind(cutoff)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
-            .await)?;
+        let mut ids: Vec<String> = with_retries(|| async {
+            on_pool!(self, |conn| sqlx::query_scalar(DEAD_FAMILIES)
+                .bind(cutoff)
+                .bind(i64::from(limit))
+                .fetch_all(conn)
+                .await)
+        })
+        .await?;
         let found = ids.len();
         ids.sort_unstable();
         ids.dedup();
@@ -133,10 +175,13 @@ impl Store {
             return Ok(Removed::default());
         }
         let sql = with_ids(DELETE_FAMILY_TOKENS, 2, family_ids.len());
-        let kinds: Vec<TokenKind> = on_pool!(self, |conn| {
-            let query = sqlx::query_scalar(&sql).persistent(false).bind(i64::from(limit));
-            family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(conn).await
-        })?;
+        let kinds: Vec<TokenKind> = with_retries(|| async {
+            on_pool!(self, |conn| {
+                let query = sqlx::query_scalar(&sql).persistent(false).bind(i64::from(limit));
+                family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(conn).await
+            })
+        })
+        .await?;
         let mut removed = Removed::default();
         removed.count_kinds(&kinds);
         Ok(removed)
@@ -150,15 +195,18 @@ impl Store {
         }
         let tokens_sql = with_ids(DELETE_FAMILIES_TOKENS, 1, family_ids.len());
         let families_sql = with_ids(DELETE_FAMILIES, 1, family_ids.len());
-        let (kinds, families): (Vec<TokenKind>, u64) = on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let query = sqlx::query_scalar(&tokens_sql).persistent(false);
-            let kinds = family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(&mut *tx).await?;
-            let query = sqlx::query(&families_sql).persistent(false);
-            let families = family_ids.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok((kinds, families.rows_affected()))
-        })?;
+        let (kinds, families): (Vec<TokenKind>, u64) = with_retries(|| async {
+            on_pool!(self, |conn| {
+                let mut tx = conn.begin().await?;
+                let query = sqlx::query_scalar(&tokens_sql).persistent(false);
+                let kinds = family_ids.iter().fold(query, |query, id| query.bind(id)).fetch_all(&mut *tx).await?;
+                let query = sqlx::query(&families_sql).persistent(false);
+                let families = family_ids.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok((kinds, families.rows_affected()))
+            })
+        })
+        .await?;
         let mut removed = Removed { families, ..Removed::default() };
         removed.count_kinds(&kinds);
         Ok(removed)
@@ -181,26 +229,29 @@ impl Store {
     /// PostgreSQL on the partial index: when most rows match it would otherwise pick a sequential
     /// scan, which re-reads the dead tuples of earlier batches.
     pub async fn delete_expired_access_tokens(&self, cutoff: UnixTime, limit: u32) -> Result<Removed, StoreError> {
-        let (deleted, families): (u64, u64) = on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let mut touched: Vec<String> = sqlx::query_scalar(DELETE_EXPIRED_ACCESS)
-                .bind(cutoff)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
-            let deleted = touched.len() as u64;
-            touched.sort_unstable();
-            touched.dedup();
-            let mut families = 0;
-            if !touched.is_empty() {
-                let sql = with_ids(DELETE_EMPTY_FAMILIES, 1, touched.len());
-                let query = sqlx::query(&sql).persistent(false);
-                families =
-                    touched.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?.rows_affected();
-            }
-            tx.commit().await?;
-            Ok((deleted, families))
-        })?;
+        let (deleted, families): (u64, u64) = with_retries(|| async {
+            on_pool!(self, |conn| {
+                let mut tx = conn.begin().await?;
+                let mut touched: Vec<String> = sqlx::query_scalar(DELETE_EXPIRED_ACCESS)
+                    .bind(cutoff)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let deleted = touched.len() as u64;
+                touched.sort_unstable();
+                touched.dedup();
+                let mut families = 0;
+                if !touched.is_empty() {
+                    let sql = with_ids(DELETE_EMPTY_FAMILIES, 1, touched.len());
+                    let query = sqlx::query(&sql).persistent(false);
+                    families =
+                        touched.iter().fold(query, |query, id| query.bind(id)).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok((deleted, families))
+            })
+        })
+        .await?;
         Ok(Removed { access_tokens: deleted, refresh_tokens: 0, families })
     }
 
@@ -219,13 +270,15 @@ impl Store {
     /// Drops up to `limit` sealed replay responses whose window has passed (at `now`: these are
     /// dropped as soon as they are useless, not after a retention). Returns how many.
     pub async fn drop_expired_replays(&self, now: UnixTime, limit: u32) -> Result<u64, StoreError> {
-        let done = on_pool!(self, |conn| sqlx::query(DROP_EXPIRED_REPLAYS)
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(conn)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(done)
+        with_retries(|| async {
+            on_pool!(self, |conn| sqlx::query(DROP_EXPIRED_REPLAYS)
+                .bind(now)
+                .bind(i64::from(limit))
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))
+        })
+        .await
     }
 
     /// Counts what is dead at `cutoff` through the janitor's indexes (index-only range counts).

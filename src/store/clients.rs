@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::types::GrantType;
-use super::{on_conflict, on_pool, split_list, Store, StoreError};
+use super::{holds, on_conflict, on_pool, split_list, Store, StoreError};
 use crate::clock::UnixTime;
 
 /// A client as stored. `secret_hash` is an argon2id PHC string, never the secret.
@@ -246,7 +246,11 @@ impl Store {
     }
 
     /// The client's row: from this process's cache when it holds it, else from the database.
+    /// `None`, without a query, for an id no row can have ([`holds`]).
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<ClientRecord>>, StoreError> {
+        if !holds(client_id) {
+            return Ok(None);
+        }
         if let Some(row) = self.clients.get(client_id) {
             return Ok(Some(row));
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgListener};
 use sqlx::query::Query;
-use sqlx::{PgConnection, PgPool, Postgres, Row as _};
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection, PgPool, Postgres, Row as _};
 
 use super::client_cache::ClientCache;
 use super::codes::CodeExchange;
@@ -93,6 +93,13 @@ const REFRESH_IN_PLACE: &str = "with updated as ( \
        select $4, $5, u.family_id, $6, $7, $8, $9 from updated u) \
      select count(*) from updated";
 
+/// The janitor's advisory lock: one key per database (advisory locks do not reach across
+/// databases), `oauthdja` in ASCII.
+const JANITOR_LOCK_KEY: i64 = 0x6f61_7574_6864_6a61;
+
+/// Takes the lock if no session holds it, without waiting.
+const TRY_LOCK_JANITOR: &str = "select pg_try_advisory_lock($1)";
+
 type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
 /// Binds a token row's columns but its family: digest, kind, scope, issued_at, expires_at,
@@ -141,6 +148,26 @@ impl Dialect for &mut PgConnection {
         let consumed: i64 = query.bind(e.code).bind(e.now).fetch_one(self).await?.try_get(0)?;
         Ok(consumed > 0)
     }
+}
+
+/// [`Store::try_lock_janitor`](super::Store::try_lock_janitor) on PostgreSQL: instances sharing the
+/// database would otherwise run their passes at the same moment over the same oldest rows, and
+/// lock them in different orders (`deadlock detected`). A session-level advisory lock, taken
+/// without waiting, lets one pass run; the others skip theirs.
+///
+/// The lock lives on a connection of its own, opened for the pass and closed after it (which
+/// releases the lock, as does the connection's loss if the process dies): not one of the pool's,
+/// so a pass never holds a pooled connection idle while its own statements wait for one.
+pub(super) async fn try_lock_janitor(pool: &PgPool, timeout: Duration) -> Result<Option<PgConnection>, sqlx::Error> {
+    let options = pool.connect_options();
+    let mut conn = tokio::time::timeout(timeout, options.connect()).await.map_err(|_| sqlx::Error::PoolTimedOut)??;
+    let locked: bool = sqlx::query_scalar(TRY_LOCK_JANITOR).bind(JANITOR_LOCK_KEY).fetch_one(&mut conn).await?;
+    if locked {
+        return Ok(Some(conn));
+    }
+    // Closing a connection that held nothing: a failure changes nothing.
+    let _ = conn.close().await;
+    Ok(None)
 }
 
 /// Keeps `cache` coherent: listens on [`CLIENT_CHANNEL`] on a connection of its own and drops each

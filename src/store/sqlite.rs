@@ -115,6 +115,14 @@ impl Dialect for &SqlitePool {
     }
 }
 
+/// [`Store::try_lock_janitor`](super::Store::try_lock_janitor) on SQLite: always granted, as
+/// nothing needs excluding. SQLite has one writer, so each janitor statement of concurrent passes
+/// (several processes on one file) runs alone and finds what an earlier one deleted gone; a
+/// statement that meets the writer's lock waits for it (`busy_timeout`) or is retried.
+pub(super) fn try_lock_janitor() -> bool {
+    true
+}
+
 /// Keeps `cache` coherent: reads the client change counter every [`POLL`] and drops every row
 /// when it moved (another process changed a client: the CLI, another instance on the same file).
 /// The cache is on only while the counter can be read.

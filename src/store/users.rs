@@ -1,7 +1,7 @@
 //! The `account` table: resource owners, with an argon2id password hash, the administrator flag
 //! (administrators sign in to the console) and disabling.
 
-use super::{on_conflict, on_pool, Store, StoreError};
+use super::{holds, on_conflict, on_pool, Store, StoreError};
 use crate::clock::UnixTime;
 
 /// A resource owner as stored. `password_hash` is an argon2id PHC string.
@@ -71,7 +71,11 @@ impl Store {
         Ok(())
     }
 
+    /// The user's row; `None`, without a query, for a username no row can have ([`holds`]).
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        if !holds(username) {
+            return Ok(None);
+        }
         Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_USER).bind(username).fetch_optional(conn).await)?)
     }
 

@@ -2,10 +2,13 @@
 //! refresh tokens while their family can still be attacked). Families are built over HTTP, the
 //! manual clock is moved, and a pass is run by hand (the background loop is off in these tests).
 
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 use oauthd::config::Settings;
 use oauthd::janitor::{run_once, CleanupReport};
 
-use crate::helpers::{assert_error, Run, TestApp};
+use crate::helpers::{assert_error, sample, Run, TestApp};
 
 on_both_backends!(
     expired_access_tokens_go_after_the_retention_and_live_tokens_stay with janitor_by_hand,
@@ -16,6 +19,8 @@ on_both_backends!(
     a_grant_without_a_refresh_token_leaves_no_empty_family_behind with janitor_by_hand,
     a_pass_with_batch_size_two_deletes_everything_in_several_batches with no_retention_and_batches_of_two,
     oauthd_cleanup_runs_one_pass_and_prints_its_report with janitor_by_hand,
+    passes_at_the_same_moment_on_three_instances_delete_each_dead_row_once_and_nothing_live with many_small_batches,
+    the_background_janitor_deletes_dead_rows_every_interval with a_janitor_every_second,
 );
 
 /// Access tokens live 60 s, refresh tokens 1000 s, dead rows are kept 100 s; strict rotation;
@@ -210,4 +215,88 @@ async fn oauthd_cleanup_runs_one_pass_and_prints_its_report(app: TestApp) {
 
     let text = app.oauthd(&["cleanup"]).run_ok().stdout;
     assert!(text.contains("access tokens deleted:"), "{text}");
+}
+
+/// [`janitor_by_hand`], but dead rows go at once, a hundred to a statement, and rotations leave
+/// sealed replay responses (a 10 s window) for the passes to drop.
+fn many_small_batches(s: &mut Settings) {
+    janitor_by_hand(s);
+    s.janitor.retention_secs = 0;
+    s.janitor.batch_size = 100;
+    s.tokens.replay_window_secs = 10;
+}
+
+/// Instances started together run their passes at the same moment over the same oldest rows. On
+/// one PostgreSQL database such passes deadlocked each other (`deadlock detected`); now at most
+/// one runs at a time and the others find the work taken. Either way no pass may fail, each dead
+/// row is deleted by exactly one of them, and nothing live is touched.
+async fn passes_at_the_same_moment_on_three_instances_delete_each_dead_row_once_and_nothing_live(app: TestApp) {
+    const FAMILIES: u64 = 600;
+    let client = app.standard_client().await;
+    // Each family: two access tokens, a rotated refresh token with its sealed replay, and the
+    // chain's head. 1001 s later all of it is dead (the head expired, the family is exhausted).
+    futures::stream::iter(0..FAMILIES)
+        .map(|_| async {
+            let (_, refresh) = app.token_pair(&client).await;
+            app.refresh_ok(&client, &refresh).await;
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    app.clock.advance(1001);
+    let (live_access, live_refresh) = app.token_pair(&client).await;
+    let (_, rotated) = app.token_pair(&client).await;
+    let (rotated_access, head, _) = app.refresh_ok(&client, &rotated).await;
+
+    let others = [app.another_instance().await, app.another_instance().await];
+    let (a, b, c) = tokio::join!(run_once(&app.auth), run_once(&others[0].auth), run_once(&others[1].auth));
+    let mut total = CleanupReport::default();
+    for report in [a, b, c] {
+        let report = report.expect("no pass fails");
+        total.access_tokens += report.access_tokens;
+        total.refresh_tokens += report.refresh_tokens;
+        total.families += report.families;
+        total.replays_dropped += report.replays_dropped;
+    }
+    assert_eq!(counts(&total), (2 * FAMILIES, 2 * FAMILIES, FAMILIES), "each dead row deleted once");
+    assert_eq!(total.replays_dropped, FAMILIES, "each expired replay dropped once");
+
+    assert!(app.is_active(&live_access).await && app.is_active(&live_refresh).await, "live tokens stay");
+    assert!(app.is_active(&rotated_access).await && app.is_active(&head).await);
+    assert!(is_stored(&app, &rotated).await, "a rotated token of a live family stays");
+    let report = pass(&others[1]).await;
+    assert_eq!((counts(&report), report.replays_dropped), ((0, 0, 0), 0), "nothing dead left");
+    app.refresh_ok(&client, &live_refresh).await;
+    app.refresh_ok(&client, &head).await;
+}
+
+/// The background loop on, a pass every second, dead rows deleted at once.
+fn a_janitor_every_second(s: &mut Settings) {
+    janitor_by_hand(s);
+    s.janitor.enabled = true;
+    s.janitor.interval_secs = 1;
+    s.janitor.retention_secs = 0;
+}
+
+async fn the_background_janitor_deletes_dead_rows_every_interval(app: TestApp) {
+    let client = app.standard_client().await;
+    let (expired, refresh) = app.token_pair(&client).await;
+    app.clock.advance(61);
+    let (live, _) = app.token_pair(&client).await;
+    let start = Instant::now();
+    while is_stored(&app, &expired).await {
+        assert!(start.elapsed() < Duration::from_secs(10), "no background pass deleted the expired access token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.is_active(&live).await && app.is_active(&refresh).await, "live tokens stay");
+    let m = app.metrics().await;
+    assert_eq!(sample(&m, "oauthd_janitor_rows_deleted_total{kind=\"access_token\"}"), 1.0, "{m}");
+    // It keeps running: a second dead row goes too.
+    app.clock.advance(61);
+    let start = Instant::now();
+    while is_stored(&app, &live).await {
+        assert!(start.elapsed() < Duration::from_secs(10), "the loop stopped after its first pass");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.is_active(&refresh).await);
 }

@@ -28,6 +28,8 @@ on_both_backends!(
     only_dead_families_are_found_and_a_chain_head_goes_last,
     a_client_change_made_through_one_store_reaches_the_cache_of_another,
     a_client_change_made_through_the_same_store_drops_its_row_at_once,
+    the_janitor_lock_is_held_by_one_store_at_a_time_on_postgresql,
+    a_key_with_a_nul_byte_is_found_nowhere_and_any_other_statement_binding_it_says_why,
 );
 
 /// What these tests are handed: a migrated store on a fresh database, without an app.
@@ -450,4 +452,54 @@ async fn a_client_change_made_through_the_same_store_drops_its_row_at_once(store
     watcher.abort();
     store.close().await;
     assert!(!store.client_cache_is_on(), "a closed store keeps nothing");
+}
+
+/// PostgreSQL: one pass at a time among the stores sharing a database, the lock freed when its
+/// holder releases it or goes away. SQLite: nothing to exclude, every store gets it.
+async fn the_janitor_lock_is_held_by_one_store_at_a_time_on_postgresql(store: TestStore) {
+    let other = connect(&store.url).await;
+    let first = store.try_lock_janitor().await.unwrap().expect("a free lock is taken");
+    let second = other.try_lock_janitor().await.unwrap();
+    match store.backend_name() {
+        "postgres" => assert!(second.is_none(), "taken by the first store"),
+        _ => assert!(second.is_some(), "SQLite needs no exclusion"),
+    }
+    if let Some(second) = second {
+        second.release().await;
+    }
+    first.release().await;
+    let again = other.try_lock_janitor().await.unwrap().expect("released, so free again");
+    drop(again);
+    // A lock dropped without release goes with its connection.
+    let start = Instant::now();
+    loop {
+        if let Some(lock) = store.try_lock_janitor().await.unwrap() {
+            lock.release().await;
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "a dropped lock was not freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A lookup by a key PostgreSQL cannot hold finds nothing on either backend, without a query; a
+/// statement that binds such a text anyway fails on PostgreSQL as "unstorable", which the protocol
+/// layer answers as a malformed request, not a server error.
+async fn a_key_with_a_nul_byte_is_found_nowhere_and_any_other_statement_binding_it_says_why(store: TestStore) {
+    store.insert_user("alice", "hash", 0).await.unwrap();
+    assert!(store.find_client("x\0").await.unwrap().is_none());
+    assert!(store.find_user("alice\0").await.unwrap().is_none());
+    assert!(store.find_user("alice").await.unwrap().is_some());
+    match store.delete_user("alice\0").await {
+        Ok(deleted) => {
+            assert_eq!(store.backend_name(), "sqlite", "only SQLite can hold a NUL");
+            assert!(!deleted);
+        }
+        Err(e) => {
+            assert_eq!(store.backend_name(), "postgres");
+            assert!(e.is_unstorable_text(), "{e}");
+            assert!(!e.is_retryable() && !e.is_connection_lost());
+        }
+    }
+    assert!(store.find_user("alice").await.unwrap().is_some());
 }
