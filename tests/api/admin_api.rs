@@ -390,6 +390,7 @@ async fn bad_client_input_is_a_json_error_and_never_a_500(app: TestApp) {
         (with("default_scopes", json!(["B"])), "a default scope not allowed"),
         (with("client_id", json!("bad\u{0000}id")), "a NUL in the id"),
         (with("client_secret", json!("short")), "a short imported secret"),
+        (with("redirect_uris", json!(["https://app.example.com/a\u{0000}b"])), "a NUL in a redirect URI"),
         (with("grant_types", json!("client_credentials")), "a string for a list"),
         (with("nmae", json!("typo")), "an unknown field"),
         (json!({"grant_types": ["client_credentials"]}), "no name"),

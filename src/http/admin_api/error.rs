@@ -114,7 +114,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// The protocol layer's classification of a failure: busy or lost database connections are 503,
-/// anything else a 500.
+/// text the database cannot hold (a request's doing) 400, anything else a 500.
 impl From<OAuthError> for ApiError {
     fn from(error: OAuthError) -> ApiError {
         match error.code {
@@ -122,6 +122,9 @@ impl From<OAuthError> for ApiError {
                 cause: error.cause,
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", error.description)
             },
+            ErrorCode::InvalidRequest => {
+                ApiError { cause: error.cause, ..ApiError::invalid_request(error.description) }
+            }
             _ => ApiError::server_error(error.cause.unwrap_or_else(|| anyhow::anyhow!("{}", error.description))),
         }
     }
