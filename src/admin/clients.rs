@@ -289,7 +289,7 @@ pub async fn page(
     request: &PageRequest,
 ) -> Result<Page<ClientRecord>, AdminError> {
     let grant_type = match filter.grant_type.as_deref() {
-        Some(g) => Some(validate_grant_types(&[g.to_owned()])?.remove(0)),
+        Some(g) => validate_grant_types(&[g.to_owned()])?.into_iter().next(),
         None => None,
     };
     let scope = match filter.scope.as_deref() {
