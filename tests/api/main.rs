@@ -63,10 +63,12 @@ mod config;
 mod discovery;
 mod events;
 mod grants;
+
 mod health;
 mod healthcheck;
 mod instances;
 mod introspect;
+mod login_throttle;
 mod metrics;
 mod nul_bytes;
 mod policy;
