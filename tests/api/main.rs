@@ -63,7 +63,7 @@ mod config;
 mod discovery;
 mod events;
 mod grants;
-
+mod hashing;
 mod health;
 mod healthcheck;
 mod instances;
