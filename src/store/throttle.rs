@@ -38,10 +38,10 @@ const SET_LOCKED_UNTIL: &str =
 
 const DELETE_THROTTLE: &str = "delete from login_throttle where throttle_kind = $1 and throttle_key = $2";
 
-/// Rows whose last failure is at or before `$1` and that lock nothing after it, at most `$2`.
+/// Rows whose last failure is at or before `$1` and whose lock ended by `$2`, at most `$3`.
 const DELETE_STALE_THROTTLES: &str = "delete from login_throttle where (throttle_kind, throttle_key) in \
      (select throttle_kind, throttle_key from login_throttle where last_failure_at <= $1 \
-      and (locked_until is null or locked_until <= $1) limit $2)";
+      and (locked_until is null or locked_until <= $2) limit $3)";
 
 impl Store {
     /// Until when attempts for this account or this address are refused; `None` when neither is
@@ -117,10 +117,16 @@ impl Store {
     }
 
     /// Deletes up to `limit` throttle rows whose last failure is at or before `cutoff` and whose
-    /// lock (if any) ended by then; returns how many.
-    pub async fn delete_stale_login_throttles(&self, cutoff: UnixTime, limit: u32) -> Result<u64, StoreError> {
+    /// lock (if any) ended by `now`; returns how many.
+    pub async fn delete_stale_login_throttles(
+        &self,
+        cutoff: UnixTime,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
         Ok(on_pool!(self, |conn| sqlx::query(DELETE_STALE_THROTTLES)
             .bind(cutoff)
+            .bind(now)
             .bind(i64::from(limit))
             .execute(conn)
             .await

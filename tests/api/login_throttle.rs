@@ -2,6 +2,7 @@
 //! brute force attacks"), and the password policy of every way a password is set.
 
 use oauthd::config::Settings;
+use oauthd::janitor::run_once;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, ok, sample, Run, TestApp, TestClient};
@@ -14,6 +15,7 @@ on_both_backends!(
     a_success_clears_the_accounts_failures,
     passwords_shorter_than_the_minimum_are_refused_by_the_cli_and_the_admin_api with the_default_password_policy,
     a_disabled_user_is_refused_as_a_wrong_password_is,
+    the_janitor_deletes_counts_once_they_are_forgotten,
 );
 
 const RIGHT: &str = "the right password";
@@ -146,4 +148,16 @@ async fn a_disabled_user_is_refused_as_a_wrong_password_is(app: TestApp) {
     let disabled = assert_error(app.password_grant(&client, "alice", RIGHT).await, 400, "invalid_grant").await;
     let wrong = assert_error(app.password_grant(&client, "nobody", "wrong").await, 400, "invalid_grant").await;
     assert_eq!(disabled, wrong);
+}
+
+async fn the_janitor_deletes_counts_once_they_are_forgotten(app: TestApp) {
+    let client = app.standard_client().await;
+    fail(&app, &client, "alice", 5).await;
+    assert_eq!(run_once(&app.auth).await.unwrap().login_throttles, 0, "the account is locked and remembered");
+    app.clock.advance(app.auth.settings.login.forget_after_secs);
+    assert_eq!(run_once(&app.auth).await.unwrap().login_throttles, 2, "the account's and the address's");
+    // Forgotten means forgotten: five more failures to lock it again.
+    fail(&app, &client, "alice", 4).await;
+    let printed = app.oauthd(&["cleanup"]).run_ok().stdout;
+    assert!(printed.contains("login throttles deleted:  0"), "{printed}");
 }
