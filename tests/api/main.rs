@@ -61,6 +61,7 @@ mod cleanup;
 mod cli;
 mod client_auth;
 mod config;
+mod consent;
 mod discovery;
 mod events;
 mod grants;
