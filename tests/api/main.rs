@@ -55,6 +55,7 @@ mod helpers;
 
 mod admin_api;
 mod authorization_code;
+mod browser_authorize;
 mod browser_sign_in;
 mod cached_client;
 mod cleanup;
