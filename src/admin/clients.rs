@@ -86,7 +86,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
             }
             id
         }
-        None => random_text(16),
+        None => new_client_id(),
     };
     if spec.name.trim().is_empty() {
         return Err(AdminError::Invalid("a client needs a --name".into()));
@@ -444,8 +444,34 @@ fn validate_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
 }
 
 /// `bytes` random bytes from the OS CSPRNG as URL-safe base64.
+/// A generated client id: 128 random bits, base64url, starting with a letter or digit — an id
+/// starting with `-` would read as an option on every command line that names it
+/// (`oauthd client show -x…`, `curl -u`).
+fn new_client_id() -> String {
+    loop {
+        let id = random_text(16);
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
+}
+
 pub(crate) fn random_text(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[cfg(test)]
+mod generated_id_tests {
+    use super::new_client_id;
+
+    #[test]
+    fn generated_client_ids_never_start_with_a_dash_or_underscore() {
+        for _ in 0..2000 {
+            let id = new_client_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 }

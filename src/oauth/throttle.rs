@@ -80,21 +80,43 @@ impl Authority {
     /// Refuses the attempt while the account or the address is locked. Call it before verifying
     /// anything, and then exactly one of [`Authority::login_failed`] or
     /// [`Authority::login_succeeded`].
+    ///
+    /// Past its threshold, a key allows one attempt per delay, also under concurrency: the attempt
+    /// that passes takes the next delay's lock at once, as if it will fail (compare and set on
+    /// the row), so attempts sent together at the end of a lock get one try between them.
     pub async fn login_gate(&self, username: &str, peer: Option<IpAddr>, now: UnixTime) -> Result<(), LoginRefused> {
+        let unavailable = |e: crate::store::StoreError| LoginRefused::Unavailable(OAuthError::from(e));
         let address = peer.map(address_key);
-        let locked_until = self
-            .store
-            .login_locked_until(account_key(username), address.as_deref())
-            .await
-            .map_err(|e| LoginRefused::Unavailable(OAuthError::from(e)))?;
-        match locked_until {
-            Some(until) if now < until => {
-                self.metrics.login_throttled.inc();
-                tracing::info!("sign-in refused: too many recent failures for this account or address");
-                Err(LoginRefused::Throttled { retry_after_secs: u64::try_from(until - now).unwrap_or(1).max(1) })
-            }
-            _ => Ok(()),
+        let rows = self.store.login_throttles(account_key(username), address.as_deref()).await.map_err(unavailable)?;
+        if let Some(until) = rows.iter().filter_map(|r| r.locked_until).filter(|&until| now < until).max() {
+            return Err(self.throttled(until - now));
         }
+        let settings = &self.settings.login;
+        let forget_before = now.saturating_sub(settings.forget_after_secs);
+        let max = i64::try_from(settings.max_delay_secs).unwrap_or(i64::MAX);
+        for row in rows.iter().filter(|r| r.last_failure_at >= forget_before) {
+            let threshold = match row.kind() {
+                ThrottleKind::Account => settings.account_failure_threshold,
+                ThrottleKind::Address => settings.address_failure_threshold,
+            };
+            let Some(beyond) = u32::try_from(row.failures).ok().and_then(|f| f.checked_sub(threshold)) else {
+                continue;
+            };
+            if threshold == 0 {
+                continue; // this kind of count is turned off
+            }
+            let until = now.saturating_add(backoff_secs(beyond.saturating_add(1), max));
+            if !self.store.claim_login_attempt(row, until).await.map_err(unavailable)? {
+                return Err(self.throttled(1));
+            }
+        }
+        Ok(())
+    }
+
+    fn throttled(&self, retry_after_secs: i64) -> LoginRefused {
+        self.metrics.login_throttled.inc();
+        tracing::info!("sign-in refused: too many recent failures for this account or address");
+        LoginRefused::Throttled { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1).max(1) }
     }
 
     /// Counts a failed attempt against the account and the address, locks either when it reaches

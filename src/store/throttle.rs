@@ -23,9 +23,35 @@ impl ThrottleKind {
     }
 }
 
-/// The latest `locked_until` of the account `$1` and the address `$2` (either may be null).
-const SELECT_LOCKED_UNTIL: &str = "select max(locked_until) from login_throttle \
+/// A throttle row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThrottleRecord {
+    throttle_kind: String,
+    pub throttle_key: String,
+    pub failures: i64,
+    pub last_failure_at: UnixTime,
+    pub locked_until: Option<UnixTime>,
+}
+
+impl ThrottleRecord {
+    pub fn kind(&self) -> ThrottleKind {
+        if self.throttle_kind == ThrottleKind::Account.as_str() {
+            ThrottleKind::Account
+        } else {
+            ThrottleKind::Address
+        }
+    }
+}
+
+/// The rows of the account `$1` and the address `$2` (either may be null).
+const SELECT_THROTTLES: &str = "select throttle_kind, throttle_key, failures, last_failure_at, locked_until \
+     from login_throttle \
      where (throttle_kind = 'account' and throttle_key = $1) or (throttle_kind = 'address' and throttle_key = $2)";
+
+/// Sets `locked_until` to `$5` if the row still holds `$3` failures and the lock `$4` (-1: none)
+/// it was read with: of concurrent attempts, one changes it.
+const CLAIM_ATTEMPT: &str = "update login_throttle set locked_until = $5 \
+     where throttle_kind = $1 and throttle_key = $2 and failures = $3 and coalesce(locked_until, -1) = $4";
 
 /// Counts one failure at `$3`; a count whose last failure is older than `$4` starts again at 1.
 const COUNT_FAILURE: &str = "insert into login_throttle (throttle_kind, throttle_key, failures, last_failure_at) \
@@ -44,24 +70,33 @@ const DELETE_STALE_THROTTLES: &str = "delete from login_throttle where (throttle
       and (locked_until is null or locked_until <= $2) limit $3)";
 
 impl Store {
-    /// Until when attempts for this account or this address are refused; `None` when neither is
-    /// locked (or ever was). A key the database cannot hold ([`holds`]) has no row.
-    pub async fn login_locked_until(
+    /// The throttle rows of this account and this address (none, one or two). A key the database
+    /// cannot hold ([`holds`]) has no row.
+    pub async fn login_throttles(
         &self,
         account: Option<&str>,
         address: Option<&str>,
-    ) -> Result<Option<UnixTime>, StoreError> {
+    ) -> Result<Vec<ThrottleRecord>, StoreError> {
         let account = account.filter(|a| holds(a));
         let address = address.filter(|a| holds(a));
         if account.is_none() && address.is_none() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let (until,): (Option<i64>,) = on_pool!(self, |conn| sqlx::query_as(SELECT_LOCKED_UNTIL)
-            .bind(account)
-            .bind(address)
-            .fetch_one(conn)
-            .await)?;
-        Ok(until)
+        Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_THROTTLES).bind(account).bind(address).fetch_all(conn).await)?)
+    }
+
+    /// Locks `row` until `until` if it is still as read (compare and set): whether this call did.
+    pub async fn claim_login_attempt(&self, row: &ThrottleRecord, until: UnixTime) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |conn| sqlx::query(CLAIM_ATTEMPT)
+            .bind(row.kind().as_str())
+            .bind(&row.throttle_key)
+            .bind(row.failures)
+            .bind(row.locked_until.unwrap_or(-1))
+            .bind(until)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
     }
 
     /// Counts a failure of `key` at `now` and returns the consecutive failures so far; a count

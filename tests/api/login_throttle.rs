@@ -16,6 +16,7 @@ on_both_backends!(
     passwords_shorter_than_the_minimum_are_refused_by_the_cli_and_the_admin_api with the_default_password_policy,
     a_disabled_user_is_refused_as_a_wrong_password_is,
     the_janitor_deletes_counts_once_they_are_forgotten,
+    attempts_sent_together_after_a_lock_get_one_try_between_them,
 );
 
 const RIGHT: &str = "the right password";
@@ -160,4 +161,21 @@ async fn the_janitor_deletes_counts_once_they_are_forgotten(app: TestApp) {
     fail(&app, &client, "alice", 4).await;
     let printed = app.oauthd(&["cleanup"]).run_ok().stdout;
     assert!(printed.contains("login throttles deleted:  0"), "{printed}");
+}
+
+async fn attempts_sent_together_after_a_lock_get_one_try_between_them(app: TestApp) {
+    let client = app.standard_client().await;
+    app.create_user("alice", RIGHT).await;
+    fail(&app, &client, "alice", 5).await;
+    app.clock.advance(1);
+    let attempts = futures::future::join_all((0..8).map(|_| app.password_grant(&client, "alice", "wrong"))).await;
+    let mut descriptions = Vec::new();
+    for r in attempts {
+        let body = assert_error(r, 400, "invalid_grant").await;
+        descriptions.push(body["error_description"].as_str().unwrap().to_owned());
+    }
+    let verified = descriptions.iter().filter(|d| d.contains("credentials are invalid")).count();
+    assert_eq!(verified, 1, "one password was checked, the others waited: {descriptions:?}");
+    let m = app.metrics().await;
+    assert_eq!(sample(&m, "oauthd_login_failures_total"), 6.0, "{m}");
 }
