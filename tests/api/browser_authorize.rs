@@ -109,7 +109,7 @@ async fn a_person_signs_in_and_consents_and_the_oauth2_client_exchanges_refreshe
         browser.fill("#username", "alice").await;
         browser.fill("#password", "not my password").await;
         browser.click("button[type=submit]").await;
-        assert_eq!(browser.text("#password-error").await, "The username or password is incorrect.");
+        browser.wait_for_text("#password-error", "The username or password is incorrect.").await;
         assert_eq!(browser.url().await.path(), "/login");
         assert!(loopback.queries.try_recv().is_err(), "no redirect to the client");
         browser.screenshot("login-error").await;
@@ -118,7 +118,7 @@ async fn a_person_signs_in_and_consents_and_the_oauth2_client_exchanges_refreshe
         browser.fill("#password", PASSWORD).await;
         browser.click("button[type=submit]").await;
         browser.wait_for_url("the consent page", |u| u.path() == "/authorize").await;
-        assert_eq!(browser.text("h1").await, "Photo Printer wants access to your account");
+        browser.wait_for_text("h1", "Photo Printer wants access to your account").await;
         let scopes = browser.text("ul.scopes").await;
         assert!(scopes.contains("Read and change your production data") && scopes.contains("SANDBOX"), "{scopes}");
         browser.screenshot("consent").await;
@@ -171,7 +171,7 @@ async fn a_person_signs_in_and_consents_and_the_oauth2_client_exchanges_refreshe
         browser.goto(&app.url("/logout")).await;
         browser.screenshot("logout").await;
         browser.click("form button[type=submit]").await;
-        assert_eq!(browser.text("h1").await, "You are signed out");
+        browser.wait_for_text("h1", "You are signed out").await;
         browser.goto(again.as_str()).await;
         browser.wait_for_url("the sign-in page after signing out", |u| u.path() == "/login").await;
         browser.close().await;
@@ -219,7 +219,7 @@ async fn denying_gives_the_client_access_denied_and_a_bad_request_shows_an_error
                     .map(|(k, v)| if k == "redirect_uri" { (k, "https://evil.example/cb".into()) } else { (k, v) });
             bad.query_pairs_mut().clear().extend_pairs(pairs);
             browser.goto(bad.as_str()).await;
-            assert_eq!(browser.text("h1").await, "This request cannot be answered");
+            browser.wait_for_text("h1", "This request cannot be answered").await;
             assert_eq!(browser.url().await.host_str(), Some("127.0.0.1"));
             browser.screenshot("error").await;
             browser.close().await;

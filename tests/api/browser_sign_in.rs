@@ -39,7 +39,7 @@ async fn a_wrong_password_shows_the_error_and_signing_out_ends_the_session() {
             browser.wait_for_url("the sign-out page", |u| u.path() == "/logout").await;
             browser.screenshot("logout").await;
             browser.click("form button[type=submit]").await;
-            assert_eq!(browser.text("h1").await, "You are signed out");
+            browser.wait_for_text("h1", "You are signed out").await;
             browser.screenshot("signed-out").await;
 
             browser.goto(&app.url("/")).await;

@@ -134,9 +134,33 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// The visible text of the element `css`.
+    /// The visible text of the element `css` (found again if the page changed under it).
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        let start = Instant::now();
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) => assert!(start.elapsed() < WAIT, "text of {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the element `css` shows `expected`: after a click the browser may still show
+    /// the page before it for a moment.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let start = Instant::now();
+        loop {
+            let shown = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.ok(),
+                Err(_) => None,
+            };
+            if shown.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(start.elapsed() < WAIT, "waited for {css} to show {expected:?}; it shows {shown:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the browser's URL satisfies `test`.
