@@ -14,6 +14,7 @@
 //!   `Connection: close` and the connection ends as before.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -105,12 +106,18 @@ impl Drain {
 }
 
 /// Lends the request body to the handler, then reads and discards what it left unread.
+///
+/// Not when the client sent `Expect: 100-continue` and the handler never asked for the body: the
+/// client then waits for the final answer without sending it (RFC 9110 §10.1.1), and reading it
+/// would only invite the upload.
 pub async fn drain_unread_body(State(drain): State<Drain>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let shared = SharedBody(Arc::new(Mutex::new(body)));
+    let expects_continue =
+        parts.headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let shared = SharedBody { body: Arc::new(Mutex::new(body)), polled: Arc::new(AtomicBool::new(false)) };
     let mut response = next.run(Request::from_parts(parts, Body::new(shared.clone()))).await;
     let rest = std::mem::take(&mut *shared.lock());
-    if rest.is_end_stream() {
+    if rest.is_end_stream() || (expects_continue && !shared.polled.load(Ordering::Acquire)) {
         return response;
     }
     let drained = tokio::time::timeout(drain.within, discard(rest, drain.max_bytes)).await.unwrap_or(false);
@@ -139,11 +146,15 @@ async fn discard(mut body: Body, max_bytes: usize) -> bool {
 
 /// A request body the handler reads through while the layer keeps hold of it.
 #[derive(Clone)]
-struct SharedBody(Arc<Mutex<Body>>);
+struct SharedBody {
+    body: Arc<Mutex<Body>>,
+    /// Whether the handler has asked for a frame.
+    polled: Arc<AtomicBool>,
+}
 
 impl SharedBody {
     fn lock(&self) -> std::sync::MutexGuard<'_, Body> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.body.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -152,6 +163,7 @@ impl http_body::Body for SharedBody {
     type Error = axum::Error;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.polled.store(true, Ordering::Release);
         Pin::new(&mut *self.lock()).poll_frame(cx)
     }
 
