@@ -18,6 +18,7 @@ pub mod replay;
 pub mod revocation;
 pub mod scope;
 pub mod secret_cache;
+pub mod throttle;
 pub mod token_format;
 pub mod token_state;
 
