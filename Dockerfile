@@ -36,13 +36,21 @@ COPY --from=build /out/oauthd /usr/local/bin/oauthd
 COPY --from=build --chown=65532:65532 /out/var/lib/oauthd /var/lib/oauthd
 WORKDIR /var/lib/oauthd
 VOLUME ["/var/lib/oauthd/data"]
-# Listen on every interface of the container; JSON logs on stdout; and drain in-flight requests
-# for at most 8 s, inside `docker stop`'s default 10 s (compose.yaml raises both).
-ENV OAUTHD_SERVER__LISTEN=0.0.0.0:8080 \
+# Safe by default: HTTPS on every interface of the container with a self-signed certificate
+# generated on the first start and kept on the volume (data/tls), so its fingerprint stays across
+# restarts and upgrades; the issuer is https://localhost:8443 (set OAUTHD_SERVER__ISSUER to the URL
+# clients use). oauthd refuses plain HTTP on 0.0.0.0 unless TLS is terminated in front and declared
+# (an https issuer and OAUTHD_SERVER__TRUSTED_PROXIES) or OAUTHD_SERVER__ALLOW_INSECURE_HTTP=true.
+# JSON logs on stdout; in-flight requests drained for at most 8 s, inside `docker stop`'s default
+# 10 s (compose.yaml raises both).
+ENV OAUTHD_SERVER__LISTEN=0.0.0.0:8443 \
+    OAUTHD_SERVER__ISSUER=https://localhost:8443 \
+    OAUTHD_TLS__SELF_SIGNED=true \
+    OAUTHD_TLS__SELF_SIGNED_DIR=data/tls \
     OAUTHD_LOG__FORMAT=json \
     OAUTHD_SERVER__SHUTDOWN_GRACE_SECS=8
 USER 65532:65532
-EXPOSE 8080 8443
+EXPOSE 8443
 # `oauthd healthcheck` GETs /readyz on the configured listener (http or https): no curl needed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["oauthd", "healthcheck"]
 # docker/podman stop send SIGTERM: oauthd stops accepting, finishes in-flight requests within

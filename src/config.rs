@@ -18,7 +18,9 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod issuer;
 use crate::oauth::password_hash;
+pub use issuer::Issuer;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -45,13 +47,19 @@ pub struct MetricsSettings {
     pub enabled: bool,
     /// Serve them on this separate address instead of the main listener (empty: main listener).
     pub listen: Option<SocketAddr>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`
+    /// (compared in constant time); unset, it is public on its listener.
+    pub bearer_token: Option<SecretString>,
 }
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        MetricsSettings { enabled: true, listen: None }
+        MetricsSettings { enabled: true, listen: None, bearer_token: None }
     }
 }
+
+/// Shortest accepted `metrics.bearer_token`.
+pub const MIN_METRICS_TOKEN_LEN: usize = 16;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -67,12 +75,30 @@ pub struct ServerSettings {
     /// How long shutdown waits for in-flight requests before giving up.
     pub shutdown_grace_secs: u64,
     /// The public base URL clients use (`https://auth.example.com`; the RFC 8414 issuer, the `iss`
-    /// of introspection); empty = derived from the listener. Plain http only on loopback. When it is https and the listener is plain HTTP, credentials must arrive through
-    /// a trusted TLS-terminating proxy.
-    pub issuer: String,
+    /// of introspection); empty = derived from the listener. Plain http only on loopback (or with
+    /// `allow_insecure_http`); never a wildcard address. When it is https and the listener is
+    /// plain HTTP, credentials must arrive through a trusted TLS-terminating proxy.
+    #[serde(deserialize_with = "issuer::deserialize_optional")]
+    pub issuer: Option<Issuer>,
     /// Peers (IPs or CIDR networks) whose `X-Forwarded-Proto` header is believed.
     pub trusted_proxies: TrustedProxies,
+    /// Serve plain HTTP on a non-loopback address without declaring a TLS-terminating proxy
+    /// (development only; a warning is logged at start).
+    pub allow_insecure_http: bool,
+    /// A connection must deliver a request's headers within this many seconds of its first byte
+    /// (or of being accepted, for its first request), or it is closed.
+    pub header_read_timeout_secs: u64,
+    /// A keep-alive connection with no request in flight is closed after this many seconds.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the kernel's accept queue.
+    pub max_connections: usize,
 }
+
+/// Upper bounds of the connection settings: `server.header_read_timeout_secs`,
+/// `server.idle_timeout_secs`, `server.max_connections`.
+pub const MAX_HEADER_READ_TIMEOUT_SECS: u64 = 300;
+pub const MAX_IDLE_TIMEOUT_SECS: u64 = 3600;
+pub const MAX_CONNECTIONS: usize = 100_000;
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -82,8 +108,12 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_secs: 25,
-            issuer: String::new(),
+            issuer: None,
             trusted_proxies: TrustedProxies::default(),
+            allow_insecure_http: false,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
         }
     }
 }
@@ -103,6 +133,10 @@ pub struct TlsSettings {
     pub self_signed_hosts: Vec<String>,
     /// How often the PEM files are checked for a change; 0 = only on SIGHUP.
     pub reload_check_secs: u64,
+    /// Keep the self-signed certificate in this directory (`self-signed.pem`, `self-signed.key`):
+    /// generated on first start, read on the next ones, so its fingerprint stays. Empty: a new one
+    /// at every start, kept in memory only.
+    pub self_signed_dir: String,
 }
 
 impl Default for TlsSettings {
@@ -113,6 +147,7 @@ impl Default for TlsSettings {
             self_signed: false,
             self_signed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             reload_check_secs: 10,
+            self_signed_dir: String::new(),
         }
     }
 }
@@ -537,8 +572,14 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |setting, problem: &str| Err(ConfigError::Invalid { setting, problem: problem.into() });
-        validate_issuer(&self.server.issuer)
-            .map_err(|problem| ConfigError::Invalid { setting: "server.issuer", problem })?;
+        if let Some(issuer) = &self.server.issuer {
+            if !issuer.is_https() && !issuer.is_loopback() && !self.server.allow_insecure_http {
+                return invalid(
+                    "server.issuer",
+                    "must be https (plain http is allowed for localhost only, or with server.allow_insecure_http)",
+                );
+            }
+        }
         if !self.database.url.is_postgres() && !self.database.url.is_sqlite() {
             return invalid("database.url", "must start with postgres:// or sqlite://");
         }
@@ -566,6 +607,21 @@ impl Settings {
         }
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes", "must be at least 1024");
+        }
+        if !(1..=MAX_HEADER_READ_TIMEOUT_SECS).contains(&self.server.header_read_timeout_secs) {
+            return invalid("server.header_read_timeout_secs", "must be between 1 and 300");
+        }
+        if !(1..=MAX_IDLE_TIMEOUT_SECS).contains(&self.server.idle_timeout_secs) {
+            return invalid("server.idle_timeout_secs", "must be between 1 and 3600");
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.server.max_connections) {
+            return invalid("server.max_connections", "must be between 1 and 100000");
+        }
+        if let Some(token) = &self.metrics.bearer_token {
+            let token = token.expose_secret();
+            if token.len() < MIN_METRICS_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return invalid("metrics.bearer_token", "must be at least 16 visible ASCII characters, without spaces");
+            }
         }
         let (memory, iterations) = (self.security.argon2_memory_kib, self.security.argon2_iterations);
         if !(1..=password_hash::MAX_ITERATIONS).contains(&iterations) {
@@ -651,19 +707,53 @@ impl Settings {
         Ok(())
     }
 
+    /// The rules of serving on `server.listen`, checked when the server starts (commands that
+    /// only open the database do not care where the server listens). Returns the warning to log
+    /// when plain HTTP is served on a non-loopback address by the operator's explicit choice.
+    ///
+    /// Off loopback, oauthd serves plain HTTP only when TLS is terminated in front of it and that
+    /// is declared (an https issuer and trusted proxies), or `server.allow_insecure_http` is set:
+    /// RFC 6749 §3.2, the token endpoint "MUST require the use of TLS".
+    pub fn check_serving(&self) -> Result<Option<String>, ConfigError> {
+        let listen = self.server.listen;
+        if listen.ip().is_unspecified() && self.server.issuer.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "server.issuer",
+                problem: format!(
+                    "must be set when server.listen is a wildcard address ({listen}): the URL clients use, e.g. https://auth.example.com"
+                ),
+            });
+        }
+        if listen.ip().to_canonical().is_loopback() || self.tls.enabled() {
+            return Ok(None);
+        }
+        if self.behind_tls_proxy() && !self.server.trusted_proxies.0.is_empty() {
+            return Ok(None);
+        }
+        if self.server.allow_insecure_http {
+            return Ok(Some(format!(
+                "serving plain HTTP on {listen} (server.allow_insecure_http): client secrets, passwords and tokens cross the network in cleartext; use it for development only"
+            )));
+        }
+        Err(ConfigError::Invalid {
+            setting: "server.listen",
+            problem: format!(
+                "{listen} is not a loopback address and would serve plain HTTP: configure [tls], or declare a TLS-terminating proxy (an https server.issuer and server.trusted_proxies), or set server.allow_insecure_http = true"
+            ),
+        })
+    }
+
     /// Whether the issuer is https while `server.listen` serves plain HTTP: TLS is then
     /// terminated by a proxy in front, and only a trusted one may say a request came over TLS.
     pub fn behind_tls_proxy(&self) -> bool {
-        self.server.issuer.starts_with("https://") && !self.tls.enabled()
+        self.server.issuer.as_ref().is_some_and(Issuer::is_https) && !self.tls.enabled()
     }
 
     /// The public base URL: `server.issuer`, or the listener's own URL.
-    pub fn issuer(&self, local: SocketAddr) -> String {
-        if self.server.issuer.is_empty() {
-            let scheme = if self.tls.enabled() { "https" } else { "http" };
-            format!("{scheme}://{local}")
-        } else {
-            self.server.issuer.trim_end_matches('/').to_owned()
+    pub fn issuer(&self, local: SocketAddr) -> Issuer {
+        match &self.server.issuer {
+            Some(issuer) => issuer.clone(),
+            None => Issuer::of_listener(self.tls.enabled(), local),
         }
     }
 }
@@ -718,31 +808,6 @@ fn is_logo_url(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
 }
 
-/// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is accepted for
-/// local use only (a loopback host).
-fn validate_issuer(issuer: &str) -> Result<(), String> {
-    if issuer.is_empty() {
-        return Ok(());
-    }
-    let url =
-        url::Url::parse(issuer).map_err(|_| "must be an absolute URL such as https://auth.example.com".to_owned())?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not have a query or fragment (RFC 8414 section 2)".into());
-    }
-    let local = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if local => Ok(()),
-        "http" => Err("must be https (plain http is allowed for localhost only)".into()),
-        _ => Err("must be an https URL".into()),
-    }
-}
-
 /// figment's message names the key and where it came from, but for a secret it may quote the
 /// value: never echo values of `database.url`.
 fn describe(error: figment::Error) -> String {
@@ -766,15 +831,21 @@ fn describe(error: figment::Error) -> String {
 mod tests {
     use super::*;
 
-    fn issuer_ok(issuer: &str) -> bool {
-        validate_issuer(issuer).is_ok()
-    }
-
     /// Settings that pass validation, behind a TLS proxy when `issuer` is https.
     fn with_issuer(issuer: &str) -> Settings {
         let mut s = Settings::default();
-        s.server.issuer = issuer.into();
+        s.server.issuer = (!issuer.is_empty()).then(|| issuer.parse().unwrap());
         s
+    }
+
+    /// `[server]` settings as a config file (or variables) would give them.
+    fn server_from(toml: &str) -> Result<Settings, String> {
+        let settings: Settings = Figment::new()
+            .merge(Toml::string(&format!("[server]\n{toml}")))
+            .extract()
+            .map_err(|e| ConfigError::Load(describe(e)).to_string())?;
+        settings.validate().map_err(|e| e.to_string())?;
+        Ok(settings)
     }
 
     fn proxies(json: &str) -> Result<TrustedProxies, serde_json::Error> {
@@ -805,79 +876,29 @@ mod tests {
         s.validate().is_ok()
     }
 
-    // validate_issuer
+    // server.issuer (the Issuer type's own rules are tested in config/issuer.rs)
 
     #[test]
     fn an_empty_issuer_is_accepted_and_derived_from_the_listener() {
-        assert!(issuer_ok(""));
+        let s = server_from("issuer = \"\"").unwrap();
+        assert!(s.server.issuer.is_none());
+        assert_eq!(s.issuer("127.0.0.1:8080".parse().unwrap()).as_str(), "http://127.0.0.1:8080");
     }
 
     #[test]
-    fn an_https_issuer_is_accepted_with_or_without_a_path_or_port() {
-        for issuer in ["https://auth.example.com", "https://auth.example.com/", "https://auth.example.com:8443/oauth"] {
-            assert!(issuer_ok(issuer), "{issuer}");
+    fn a_bad_issuer_in_the_config_is_refused_naming_the_setting() {
+        for bad in ["auth.example.com", "https://a.example/?x=1", "https://0.0.0.0:8443", "ftp://a.example"] {
+            let err = server_from(&format!("issuer = \"{bad}\"")).unwrap_err();
+            assert!(err.contains("server.issuer"), "{bad}: {err}");
         }
     }
 
     #[test]
-    fn plain_http_is_accepted_for_loopback_hosts() {
-        for issuer in ["http://localhost", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080/"] {
-            assert!(issuer_ok(issuer), "{issuer}");
-        }
-    }
-
-    #[test]
-    fn plain_http_is_refused_for_other_hosts() {
-        for issuer in [
-            "http://auth.example.com",
-            "http://localhost.example.com",
-            "http://10.0.0.1",
-            "http://0.0.0.0:8080",
-            "http://[::]:8080",
-            "http://[fe80::1]",
-        ] {
-            assert!(!issuer_ok(issuer), "{issuer}");
-        }
-    }
-
-    #[test]
-    fn an_issuer_with_a_query_is_refused() {
-        assert!(!issuer_ok("https://auth.example.com/?tenant=1"));
-        assert!(!issuer_ok("https://auth.example.com/?"));
-    }
-
-    #[test]
-    fn an_issuer_with_a_fragment_is_refused() {
-        assert!(!issuer_ok("https://auth.example.com/#top"));
-        assert!(!issuer_ok("https://auth.example.com/#"));
-    }
-
-    #[test]
-    fn an_issuer_that_is_not_an_absolute_url_is_refused() {
-        for issuer in ["auth.example.com", "/oauth", "https://", "not a url", " "] {
-            assert!(!issuer_ok(issuer), "{issuer:?}");
-        }
-    }
-
-    #[test]
-    fn an_issuer_with_another_scheme_is_refused() {
-        for issuer in ["ftp://auth.example.com", "file:///etc/oauthd", "urn:oauthd", "wss://auth.example.com"] {
-            assert!(!issuer_ok(issuer), "{issuer}");
-        }
-    }
-
-    #[test]
-    fn an_uppercase_https_scheme_passes_validation_today() {
-        // Records today's behaviour: the URL parser lowercases the scheme before it is checked.
-        assert!(issuer_ok("HTTPS://auth.example.com"));
-        assert!(issuer_ok("Https://auth.example.com"));
-    }
-
-    #[test]
-    fn an_issuer_with_surrounding_spaces_passes_validation_today() {
-        // Records today's behaviour: the URL parser trims leading and trailing spaces.
-        assert!(issuer_ok(" https://auth.example.com"));
-        assert!(issuer_ok("https://auth.example.com "));
+    fn plain_http_is_refused_for_other_hosts_unless_insecure_http_is_allowed() {
+        let err = server_from("issuer = \"http://auth.example.com\"").unwrap_err();
+        assert!(err.contains("server.issuer"), "{err}");
+        assert!(server_from("issuer = \"http://auth.example.com\"\nallow_insecure_http = true").is_ok());
+        assert!(server_from("issuer = \"http://localhost:8080\"").is_ok());
     }
 
     #[test]
@@ -895,35 +916,101 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "known bug, fixed by the hardening issue"]
     fn an_uppercase_https_issuer_that_validates_puts_oauthd_behind_a_tls_proxy() {
-        // Validation accepts `HTTPS://` as https, but behind_tls_proxy() compares the text
-        // case-sensitively, so require_tls would not be enforced.
-        let s = with_issuer("HTTPS://auth.example.com");
-        assert!(s.validate().is_ok());
-        assert!(s.behind_tls_proxy());
+        // Finding 9: validation accepted `HTTPS://` as https while the proxy rule compared the
+        // text case-sensitively, so the TLS requirement was not enforced.
+        for written in ["HTTPS://auth.example.com", "Https://auth.example.com"] {
+            let s = server_from(&format!("issuer = \"{written}\"")).unwrap();
+            assert!(s.behind_tls_proxy(), "{written}");
+            assert_eq!(s.issuer("127.0.0.1:8080".parse().unwrap()).as_str(), "https://auth.example.com");
+        }
     }
 
     #[test]
-    #[ignore = "known bug, fixed by the hardening issue"]
-    fn an_issuer_with_a_leading_space_that_validates_puts_oauthd_behind_a_tls_proxy() {
-        let s = with_issuer(" https://auth.example.com");
-        assert!(s.validate().is_ok());
-        assert!(s.behind_tls_proxy());
+    fn an_issuer_with_surrounding_spaces_that_validates_puts_oauthd_behind_a_tls_proxy() {
+        for written in [" https://auth.example.com", "https://auth.example.com ", "\thttps://auth.example.com"] {
+            let s = server_from(&format!("issuer = \"{written}\"")).unwrap();
+            assert!(s.behind_tls_proxy(), "{written:?}");
+            assert_eq!(s.issuer("127.0.0.1:8080".parse().unwrap()).as_str(), "https://auth.example.com");
+        }
+    }
+
+    // check_serving: where plain HTTP may be served
+
+    fn serving(change: impl FnOnce(&mut Settings)) -> Result<Option<String>, &'static str> {
+        let mut s = Settings::default();
+        change(&mut s);
+        s.check_serving().map_err(|e| match e {
+            ConfigError::Invalid { setting, .. } => setting,
+            ConfigError::Load(_) => "load",
+        })
     }
 
     #[test]
-    fn an_issuer_with_a_trailing_space_that_validates_puts_oauthd_behind_a_tls_proxy() {
-        let s = with_issuer("https://auth.example.com ");
-        assert!(s.validate().is_ok());
-        assert!(s.behind_tls_proxy());
+    fn plain_http_on_loopback_is_served_without_a_warning() {
+        assert_eq!(serving(|_| {}), Ok(None));
+        assert_eq!(serving(|s| s.server.listen = "[::1]:8080".parse().unwrap()), Ok(None));
+    }
+
+    #[test]
+    fn plain_http_on_another_address_is_refused() {
+        for listen in ["10.0.0.5:8080", "0.0.0.0:8080", "[::]:8080"] {
+            let refused = serving(|s| {
+                s.server.listen = listen.parse().unwrap();
+                s.server.issuer = Some("https://auth.example.com".parse().unwrap());
+            });
+            assert_eq!(refused, Err("server.listen"), "{listen}: an https issuer alone declares no proxy");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_listener_needs_an_issuer() {
+        let no_issuer = |s: &mut Settings| {
+            s.server.listen = "0.0.0.0:8443".parse().unwrap();
+            s.tls.self_signed = true;
+        };
+        assert_eq!(serving(no_issuer), Err("server.issuer"));
+    }
+
+    #[test]
+    fn tls_on_the_listener_may_serve_any_address() {
+        assert_eq!(
+            serving(|s| {
+                s.server.listen = "0.0.0.0:8443".parse().unwrap();
+                s.server.issuer = Some("https://auth.example.com".parse().unwrap());
+                s.tls.self_signed = true;
+            }),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_declared_tls_proxy_may_be_served_plain_http_on_any_address() {
+        let declared = |s: &mut Settings| {
+            s.server.listen = "0.0.0.0:8080".parse().unwrap();
+            s.server.issuer = Some("https://auth.example.com".parse().unwrap());
+            s.server.trusted_proxies = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        };
+        assert_eq!(serving(declared), Ok(None));
+    }
+
+    #[test]
+    fn insecure_http_is_served_off_loopback_only_when_allowed_and_then_with_a_warning() {
+        let warning = serving(|s| {
+            s.server.listen = "0.0.0.0:8080".parse().unwrap();
+            s.server.issuer = Some("http://auth.example.com".parse().unwrap());
+            s.server.allow_insecure_http = true;
+        })
+        .unwrap()
+        .unwrap();
+        assert!(warning.contains("cleartext"), "{warning}");
     }
 
     #[test]
     fn the_public_issuer_drops_trailing_slashes() {
         let local = SocketAddr::from(([127, 0, 0, 1], 8080));
-        assert_eq!(with_issuer("https://auth.example.com/").issuer(local), "https://auth.example.com");
-        assert_eq!(with_issuer("").issuer(local), "http://127.0.0.1:8080");
+        assert_eq!(with_issuer("https://auth.example.com/").issuer(local).as_str(), "https://auth.example.com");
+        assert_eq!(with_issuer("").issuer(local).as_str(), "http://127.0.0.1:8080");
     }
 
     // TrustedProxies parsing
@@ -1046,7 +1133,31 @@ mod tests {
 
     #[test]
     fn a_bad_issuer_is_rejected() {
-        assert_eq!(rejected(|s| s.server.issuer = "http://auth.example.com".into()), "server.issuer");
+        assert_eq!(rejected(|s| s.server.issuer = Some("http://auth.example.com".parse().unwrap())), "server.issuer");
+    }
+
+    #[test]
+    fn connection_settings_outside_their_bounds_are_rejected() {
+        assert_eq!(rejected(|s| s.server.header_read_timeout_secs = 0), "server.header_read_timeout_secs");
+        assert_eq!(rejected(|s| s.server.header_read_timeout_secs = 301), "server.header_read_timeout_secs");
+        assert_eq!(rejected(|s| s.server.idle_timeout_secs = 0), "server.idle_timeout_secs");
+        assert_eq!(rejected(|s| s.server.idle_timeout_secs = 3601), "server.idle_timeout_secs");
+        assert_eq!(rejected(|s| s.server.max_connections = 0), "server.max_connections");
+        assert_eq!(rejected(|s| s.server.max_connections = MAX_CONNECTIONS + 1), "server.max_connections");
+        assert!(accepted(|s| {
+            s.server.header_read_timeout_secs = 300;
+            s.server.idle_timeout_secs = 3600;
+            s.server.max_connections = MAX_CONNECTIONS;
+        }));
+    }
+
+    #[test]
+    fn a_short_or_spaced_metrics_token_is_rejected() {
+        for bad in ["", "short", "sixteen chars xx", "0123456789abcde"] {
+            let token = |s: &mut Settings| s.metrics.bearer_token = Some(SecretString::from(bad.to_owned()));
+            assert_eq!(rejected(token), "metrics.bearer_token", "{bad:?}");
+        }
+        assert!(accepted(|s| s.metrics.bearer_token = Some(SecretString::from("0123456789abcdef".to_owned()))));
     }
 
     #[test]

@@ -4,19 +4,20 @@
 
 pub mod admin_api;
 pub mod discovery;
+pub mod edge;
 pub mod extract;
 pub mod health;
 pub mod introspect;
 pub mod metrics;
+pub mod request_log;
 pub mod require_tls;
 pub mod revoke;
 pub mod token;
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, Request, Response, StatusCode};
+use axum::http::{header, HeaderName, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
@@ -62,18 +63,26 @@ pub fn admin_router(state: AppState) -> Router {
 }
 
 /// Wraps a listener's routes in the layers every request passes: request id, sensitive headers,
-/// tracing, panics, timeout, body limit, the metrics of routed requests, a JSON 404, and behind a
+/// tracing (with the peer's address), RFC-shaped answers (`edge`), panics, draining an unread
+/// body, timeout, body limit, the metrics of routed requests, a JSON 404, and behind a
 /// TLS-terminating proxy the TLS requirement.
 fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let settings = state.settings.clone();
     let layers = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(make_span).on_request(()).on_response(on_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_log::RequestSpan::new(&settings.server.trusted_proxies))
+                .on_request(())
+                .on_response(on_response),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(axum::middleware::from_fn(edge::answers))
         .layer(CatchPanicLayer::custom(|_| {
             OAuthError::server_error(anyhow::anyhow!("a handler panicked")).into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(edge::Drain::of(&settings), edge::drain_unread_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.server.request_timeout_secs),
@@ -85,20 +94,6 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         routes = routes.layer(axum::middleware::from_fn_with_state(policy, require_tls::require_tls));
     }
     routes.layer(layers).with_state(state)
-}
-
-/// The request span: never headers, query strings or bodies — they may carry credentials.
-fn make_span(request: &Request<Body>) -> Span {
-    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %request_id,
-        client_id = tracing::field::Empty,
-        grant_type = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-    )
 }
 
 fn on_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {

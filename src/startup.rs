@@ -3,6 +3,8 @@
 //! the TLS certificate when configured, serve HTTP or HTTPS until SIGTERM or ctrl-c, then let
 //! in-flight requests finish within the grace period and exit.
 
+mod connection;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -53,15 +55,18 @@ impl Application {
     }
 
     pub async fn with_store(mut settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Application> {
+        if let Some(warning) = settings.check_serving()? {
+            tracing::warn!("{warning}");
+        }
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {} (server.listen)", settings.server.listen))?;
         let local = listener.local_addr()?;
         let listener = listener.into_std()?;
         let tls = Tls::from_settings(&settings.tls).await?;
-        if settings.server.issuer.is_empty() {
+        if settings.server.issuer.is_none() {
             // Local use: the issuer is where this listener actually is (port 0 resolved).
-            settings.server.issuer = settings.issuer(local);
+            settings.server.issuer = Some(settings.issuer(local));
         }
         let metrics_listener = match settings.metrics.listen.filter(|_| settings.metrics.enabled) {
             Some(address) => Some(
@@ -141,19 +146,18 @@ impl Application {
         let admin = self.admin_listener.map(|listener| (listener, crate::http::admin_router(self.authority.clone())));
         let app = crate::http::router(self.authority);
         let handle = axum_server::Handle::new();
-        // Bounds how long a connection may sit without sending its first request.
-        let first_request = Duration::from_secs(settings.server.request_timeout_secs);
+        let limits = ConnectionLimits::of(&settings);
         if let Some(tls) = &self.tls {
             tls.spawn_reloader(Duration::from_secs(settings.tls.reload_check_secs));
         }
-        let server = serve(self.listener, app, self.tls.as_ref(), &handle, first_request)?;
+        let server = serve(self.listener, app, self.tls.as_ref(), &handle, limits)?;
         // The admin API's own listener, when admin.listen is set: the same TLS and shutdown.
         let admin_handle = axum_server::Handle::new();
         if let Some((listener, router)) = admin {
             if let Ok(address) = listener.local_addr() {
                 tracing::info!(%address, "admin API listening (admin.listen); not served on server.listen");
             }
-            let admin_server = serve(listener, router, self.tls.as_ref(), &admin_handle, first_request)?;
+            let admin_server = serve(listener, router, self.tls.as_ref(), &admin_handle, limits)?;
             tokio::spawn(async move {
                 if let Err(e) = admin_server.await {
                     tracing::error!(error = %e, "admin listener failed");
@@ -206,24 +210,49 @@ impl Application {
     }
 }
 
+/// What each listener holds its connections to (`server.header_read_timeout_secs`,
+/// `server.idle_timeout_secs`, `server.max_connections`; see `startup/connection.rs`).
+#[derive(Clone, Copy, Debug)]
+struct ConnectionLimits {
+    deadlines: connection::Deadlines,
+    max_connections: usize,
+}
+
+impl ConnectionLimits {
+    fn of(settings: &Settings) -> ConnectionLimits {
+        ConnectionLimits {
+            deadlines: connection::Deadlines {
+                header_read: Duration::from_secs(settings.server.header_read_timeout_secs),
+                idle: Duration::from_secs(settings.server.idle_timeout_secs),
+            },
+            max_connections: settings.server.max_connections,
+        }
+    }
+}
+
 /// A listener served over HTTPS when `tls` is given, else plain HTTP, until `handle` shuts it down.
 fn serve(
     listener: std::net::TcpListener,
     router: axum::Router,
     tls: Option<&Tls>,
     handle: &axum_server::Handle<SocketAddr>,
-    first_request: Duration,
+    limits: ConnectionLimits,
 ) -> anyhow::Result<Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>> {
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        connection::Capped::new(router.into_make_service_with_connect_info::<SocketAddr>(), limits.max_connections);
+    let deadlines = limits.deadlines;
     Ok(match tls {
         Some(tls) => Box::pin(
             axum_server::from_tcp_rustls(listener, tls.rustls_config())?
+                .map(|acceptor| connection::TimedAcceptor::new(acceptor, deadlines))
                 .handle(handle.clone())
-                .first_request_timeout(first_request)
                 .serve(app),
         ),
         None => Box::pin(
-            axum_server::from_tcp(listener)?.handle(handle.clone()).first_request_timeout(first_request).serve(app),
+            axum_server::from_tcp(listener)?
+                .map(|acceptor| connection::TimedAcceptor::new(acceptor, deadlines))
+                .handle(handle.clone())
+                .serve(app),
         ),
     })
 }

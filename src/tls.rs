@@ -1,11 +1,13 @@
 //! HTTPS certificates: PEM files named by `tls.cert_path`/`tls.key_path`, re-read on SIGHUP and
-//! when their content changes (a renewal needs no restart), or a self-signed certificate generated
-//! at start (`tls.self_signed`) for local use. rustls with the ring provider; no OpenSSL.
+//! when their content changes (a renewal needs no restart), or a self-signed certificate
+//! (`tls.self_signed`): generated at start, or once and then kept in `tls.self_signed_dir` so its
+//! fingerprint stays across restarts (the container's default). rustls with the ring provider; no
+//! OpenSSL.
 //!
 //! A certificate's SHA-256 fingerprint (as `openssl x509 -fingerprint -sha256` prints it) is
 //! logged whenever one is loaded. The private key is never logged.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -43,7 +45,13 @@ impl Tls {
     /// Loads the configured certificate, or generates one; `None` when TLS is off.
     pub async fn from_settings(settings: &TlsSettings) -> anyhow::Result<Option<Tls>> {
         if settings.self_signed {
-            return Tls::self_signed(&settings.self_signed_hosts).map(Some);
+            if !settings.self_signed_dir.is_empty() {
+                return Tls::kept_self_signed(&settings.self_signed_hosts, Path::new(&settings.self_signed_dir))
+                    .await
+                    .map(Some);
+            }
+            let (tls, _) = Tls::self_signed(&settings.self_signed_hosts)?;
+            return Ok(Some(tls));
         }
         if settings.cert_path.is_empty() {
             return Ok(None);
@@ -60,20 +68,49 @@ impl Tls {
         }))
     }
 
-    fn self_signed(hosts: &[String]) -> anyhow::Result<Tls> {
+    /// The self-signed certificate kept in `dir` (`self-signed.pem`, `self-signed.key`), generated
+    /// and written there the first time. Its hosts are those it was generated for: delete the
+    /// files to generate a new one.
+    async fn kept_self_signed(hosts: &[String], dir: &Path) -> anyhow::Result<Tls> {
+        let cert_path = dir.join("self-signed.pem");
+        let key_path = dir.join("self-signed.key");
+        if tokio::fs::try_exists(&cert_path).await.unwrap_or(false) {
+            let source = Source::Files { cert: cert_path.clone(), key: key_path };
+            let (cert_pem, key_pem) = source.read().await?;
+            let (server_config, loaded) = parse(&cert_pem, &key_pem)
+                .with_context(|| format!("cannot use the self-signed certificate kept in {}", dir.display()))?;
+            tracing::info!(sha256 = %loaded.fingerprint, cert_path = %cert_path.display(), "TLS self-signed certificate loaded");
+            return Ok(Tls {
+                config: RustlsConfig::from_config(server_config),
+                source: Source::SelfSigned,
+                current: Arc::new(Mutex::new(loaded)),
+            });
+        }
+        let (tls, key_pem) = Tls::self_signed(hosts)?;
+        write_kept(dir, &cert_path, &tls.certificate_pem(), &key_path, &key_pem).await.with_context(|| {
+            format!("cannot keep the self-signed certificate in {} (tls.self_signed_dir)", dir.display())
+        })?;
+        tracing::info!(cert_path = %cert_path.display(), "TLS self-signed certificate kept for the next starts");
+        Ok(tls)
+    }
+
+    /// A new self-signed certificate, and its private key as PEM (to keep it, never to log it).
+    fn self_signed(hosts: &[String]) -> anyhow::Result<(Tls, String)> {
         let hosts: Vec<String> = hosts.iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
         let generated = rcgen::generate_simple_self_signed(hosts.clone())
             .context("cannot generate a self-signed certificate (tls.self_signed_hosts)")?;
         let cert_pem = generated.cert.pem();
+        let key_pem = generated.signing_key.serialize_pem();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.signing_key.serialize_der()));
         let server_config = server_config(vec![generated.cert.der().clone()], key)?;
         let fingerprint = fingerprint(generated.cert.der());
         tracing::info!(sha256 = %fingerprint, hosts = %hosts.join(","), "TLS self-signed certificate generated");
-        Ok(Tls {
+        let tls = Tls {
             config: RustlsConfig::from_config(server_config),
             source: Source::SelfSigned,
             current: Arc::new(Mutex::new(Loaded { files_digest: [0; 32], leaf_pem: cert_pem, fingerprint })),
-        })
+        };
+        Ok((tls, key_pem))
     }
 
     pub fn rustls_config(&self) -> RustlsConfig {
@@ -158,6 +195,32 @@ impl Source {
             Source::SelfSigned => Ok((Vec::new(), Vec::new())),
         }
     }
+}
+
+/// Writes the key (owner-only on Unix) and then the certificate, each through a temporary file
+/// renamed into place: a crash between the two leaves no certificate, so the next start
+/// generates a new pair rather than reading half of one.
+async fn write_kept(
+    dir: &Path,
+    cert_path: &Path,
+    cert_pem: &str,
+    key_path: &Path,
+    key_pem: &str,
+) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let key_tmp = dir.join(".self-signed.key.tmp");
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&key_tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, key_pem.as_bytes()).await?;
+    file.sync_all().await?;
+    tokio::fs::rename(&key_tmp, key_path).await?;
+    let cert_tmp = dir.join(".self-signed.pem.tmp");
+    tokio::fs::write(&cert_tmp, cert_pem).await?;
+    tokio::fs::rename(&cert_tmp, cert_path).await?;
+    Ok(())
 }
 
 fn parse(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<(Arc<ServerConfig>, Loaded)> {

@@ -166,7 +166,7 @@ mod tests {
     fn the_policy_applies_only_behind_a_tls_terminating_proxy() {
         let mut settings = Settings::default();
         assert!(TlsPolicy::from_settings(&settings).is_none());
-        settings.server.issuer = "https://auth.example.com".into();
+        settings.server.issuer = Some("https://auth.example.com".parse().unwrap());
         assert!(TlsPolicy::from_settings(&settings).is_some());
         settings.tls.self_signed = true;
         assert!(TlsPolicy::from_settings(&settings).is_none());

@@ -99,11 +99,6 @@ impl Authority {
     /// The issuer identifier (RFC 8414 §2): `server.issuer`, or the listener's URL when unset
     /// (filled in when the listener is bound).
     pub fn issuer(&self) -> String {
-        let configured = self.settings.server.issuer.trim_end_matches('/');
-        if configured.is_empty() {
-            format!("http://{}", self.settings.server.listen)
-        } else {
-            configured.to_owned()
-        }
+        self.settings.issuer(self.settings.server.listen).as_str().to_owned()
     }
 }

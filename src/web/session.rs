@@ -34,8 +34,10 @@ const MAX_RETURN_TO: usize = 4096;
 /// Whether the pages are served over https, so the cookie is `Secure`: the issuer is https, or
 /// there is no configured issuer and the listener serves TLS.
 pub fn secure_cookies(settings: &Settings) -> bool {
-    let issuer = settings.server.issuer.as_str();
-    issuer.starts_with("https://") || (issuer.is_empty() && settings.tls.enabled())
+    match &settings.server.issuer {
+        Some(issuer) => issuer.is_https(),
+        None => settings.tls.enabled(),
+    }
 }
 
 fn cookie_name(settings: &Settings) -> &'static str {

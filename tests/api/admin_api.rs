@@ -56,7 +56,7 @@ fn separate_tls_admin_listener(s: &mut Settings) {
 }
 
 fn behind_a_tls_proxy(s: &mut Settings) {
-    s.server.issuer = "https://auth.example.com".into();
+    s.server.issuer = Some("https://auth.example.com".parse().unwrap());
     s.server.trusted_proxies = serde_json::from_str(r#""127.0.0.1""#).unwrap();
 }
 

@@ -98,7 +98,7 @@ fn the_commit_hash_check_finds_what_it_should() {
 fn the_issuer_must_be_https_except_on_loopback() {
     let check = |issuer: &str| {
         let mut s = oauthd::config::Settings::default();
-        s.server.issuer = issuer.into();
+        s.server.issuer = Some(issuer.parse()?);
         s.validate().map_err(|e| e.to_string())
     };
     assert!(check("https://auth.example.com").is_ok());

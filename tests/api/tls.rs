@@ -144,7 +144,7 @@ fn a_replaced_certificate_is_served_after_sighup() {
 
 fn behind_proxy(trusted: &'static str) -> impl FnOnce(&mut Settings) {
     move |s| {
-        s.server.issuer = "https://auth.example.com".into();
+        s.server.issuer = Some("https://auth.example.com".parse().unwrap());
         s.server.trusted_proxies = TrustedProxies(vec![trusted.parse().unwrap()]);
     }
 }
