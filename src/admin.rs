@@ -9,6 +9,7 @@
 //! `--json` and the API, are in [`views`].
 
 pub mod clients;
+pub mod consents;
 pub mod events;
 pub mod grants;
 pub mod page;

@@ -55,6 +55,7 @@ mod helpers;
 
 mod admin_api;
 mod authorization_code;
+mod browser_sign_in;
 mod cached_client;
 mod cleanup;
 mod cli;
@@ -77,5 +78,6 @@ mod requests;
 mod revoke;
 mod secret_cache;
 mod seed;
+mod sessions;
 mod store_contract;
 mod tls;
