@@ -9,7 +9,7 @@ use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::session::{ensure_session, safe_return_to, set_cookie, with_cookie, CsrfForm, CurrentSession};
+use super::session::{ensure_session, safe_return_to, set_cookie, with_cookie, CsrfForm, CurrentSession, Peer};
 use super::{render, see_other, unavailable, Chrome};
 use crate::http::AppState;
 use crate::oauth::sign_in::SignInError;
@@ -61,7 +61,11 @@ pub struct LoginForm {
     return_to: Option<String>,
 }
 
-pub async fn submit(State(auth): State<AppState>, CsrfForm { session, form }: CsrfForm<LoginForm>) -> Response {
+pub async fn submit(
+    State(auth): State<AppState>,
+    Peer(peer): Peer,
+    CsrfForm { session, form }: CsrfForm<LoginForm>,
+) -> Response {
     let return_to = safe_return_to(form.return_to.as_deref());
     let password = form.password.unwrap_or_else(|| SecretString::from(String::new()));
     let again = |status: StatusCode, error: String| {
@@ -74,7 +78,7 @@ pub async fn submit(State(auth): State<AppState>, CsrfForm { session, form }: Cs
         };
         render(status, &page)
     };
-    match auth.sign_in(&form.username, &password).await {
+    match auth.sign_in(&form.username, &password, peer).await {
         Ok(username) => match auth.begin_session(Some(&session), &username).await {
             Ok(signed_in) => with_cookie(see_other(return_to), set_cookie(&auth.settings, &signed_in)),
             Err(error) => unavailable(&auth.settings, &error),

@@ -10,8 +10,10 @@
 //! whenever the issuer is https. It has no `Max-Age`: it goes when the browser closes, and the
 //! server ends the session after `sessions.idle_secs` unused or `sessions.absolute_secs`.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
@@ -127,6 +129,18 @@ impl FromRequestParts<AppState> for SignedIn {
                 Err(see_other(&login_location(back)))
             }
         }
+    }
+}
+
+/// The address the request came from (for the login throttle and security events); `None` where
+/// the server was not told (a test calling the router directly).
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip())))
     }
 }
 

@@ -1,8 +1,9 @@
 //! The authorization_code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700, RFC 9207, RFC 8252).
 //!
 //! Authorization requests and codes are made through the functions `/authorize` calls
-//! (`app.auth.authorization_request`, `app.auth.issue_code`: seeding through the library, as the
-//! pages are built elsewhere); the exchange, refresh, revocation and introspection go over HTTP.
+//! (`app.auth.authorization_request`, `app.auth.issue_code`: seeding through the library; the
+//! pages themselves are tested in consent.rs and sessions.rs, and the README walkthrough here);
+//! the exchange, refresh, revocation and introspection go over HTTP.
 
 use std::collections::HashMap;
 
@@ -732,15 +733,28 @@ async fn the_readme_walkthrough_registers_exchanges_refreshes_and_revokes_with_c
         .stdout;
     let (verifier, challenge) = pkce.trim().split_once(' ').unwrap();
     assert_eq!(challenge, challenge_of(verifier), "the README's openssl pipeline computes S256");
-    let client = TestClient { id: id.clone(), secret: String::new() };
     let redirect_uri = "http://127.0.0.1:8400/callback";
-    let request = authorize_ok(
-        &app,
-        &request_params(&client, redirect_uri, &[("code_challenge", challenge), ("state", "af0ifjsldkj")]),
-    )
-    .await;
-    let location = app.auth.issue_code(&request, USER, &request.scope, app.clock.now()).await.unwrap();
-    let code = answer(&location).remove("code").unwrap();
+    // The README's URL, opened by a person: the sign-in page, then the consent page, then Allow.
+    let query = format!(
+        "response_type=code&client_id={id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback&scope=PRODUCTION\
+         &state=af0ifjsldkj&code_challenge={challenge}&code_challenge_method=S256"
+    );
+    let mut browser = app.visitor();
+    let to_login = browser.get(&format!("/authorize?{query}")).await;
+    let login = browser.follow(&to_login).await;
+    let return_to = login.hidden("return_to");
+    let credentials = [("username", USER), ("password", "correct horse battery staple"), ("return_to", &return_to)];
+    let signed_in = browser.submit(&login, "/login", &credentials).await;
+    let consent = browser.follow(&signed_in).await;
+    assert!(consent.body.contains("my-cli</span> wants access"), "{}", consent.body);
+    let request = consent.hidden("request");
+    let allowed =
+        browser.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
+    let location = allowed.redirected().to_owned();
+    assert!(location.starts_with(&format!("{redirect_uri}?code=oac_")), "{location}");
+    let mut params = answer(&location);
+    assert_eq!((params["state"].as_str(), params["iss"].clone()), ("af0ifjsldkj", app.auth.issuer()));
+    let code = params.remove("code").unwrap();
 
     let token_url = app.url("/token");
     let exchange = format!("grant_type=authorization_code&code={code}&client_id={id}&code_verifier={verifier}");

@@ -40,7 +40,7 @@ pub use admin::{ok, AdminApi};
 pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestApp, TestClient};
 pub use browser::Browser;
 pub use database::{Backend, TestDb};
-pub use pages::Page;
+pub use pages::{Page, Visitor};
 pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
 pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
 

@@ -86,6 +86,8 @@ impl Browser {
         let webdriver = format!("http://127.0.0.1:{port}");
         wait_until_ready(&webdriver).await;
         let mut capabilities = serde_json::Map::new();
+        // Apps under test may serve HTTPS with a self-signed certificate (tls.self_signed).
+        capabilities.insert("acceptInsecureCerts".into(), json!(true));
         capabilities.insert(
             "goog:chromeOptions".into(),
             json!({
