@@ -57,9 +57,149 @@ impl Stopwatch {
     }
 }
 
+/// `2026-11-29 13:45:07 UTC`: a time as the pages show it (UTC, proleptic Gregorian calendar).
+pub fn utc_text(t: UnixTime) -> String {
+    let (date, seconds) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(date);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// A time as an HTML `datetime-local` field holds it, `2026-11-29T13:45:07` (read as UTC).
+pub fn utc_field(t: UnixTime) -> String {
+    let (date, seconds) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(date);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// Reads a UTC time typed or picked in a form: `YYYY-MM-DD`, then optionally `T` (or a space)
+/// and `HH:MM` or `HH:MM:SS` — what a `datetime-local` field sends. `None` for anything else,
+/// a date that does not exist included.
+pub fn parse_utc(text: &str) -> Option<UnixTime> {
+    let number = |s: &str| -> Option<i64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (date, time) = match text.find(['T', ' ']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d) = (number(y)?, number(m)?, number(d)?);
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    let seconds = match time {
+        None => 0,
+        Some(time) => {
+            let fields: Vec<&str> = time.split(':').collect();
+            if !(2..=3).contains(&fields.len()) || fields.iter().any(|f| f.len() != 2) {
+                return None;
+            }
+            let (h, min) = (number(fields[0])?, number(fields[1])?);
+            let s = match fields.get(2) {
+                Some(s) => number(s)?,
+                None => 0,
+            };
+            if h > 23 || min > 59 || s > 59 {
+                return None;
+            }
+            h * 3600 + min * 60 + s
+        }
+    };
+    Some(days_from_civil(y, m, d) * 86_400 + seconds)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a date (Howard Hinnant's `days_from_civil`, "chrono-Compatible
+/// Low-Level Date Algorithms"): two small functions rather than a date crate for one format.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date `days` after 1970-01-01 (Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_utc() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_text(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_text(1_764_423_907), "2025-11-29 13:45:07 UTC");
+        assert_eq!(utc_text(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(utc_field(1_764_423_907), "2025-11-29T13:45:07");
+    }
+
+    #[test]
+    fn form_times_are_read_as_utc() {
+        assert_eq!(parse_utc("1970-01-01"), Some(0));
+        assert_eq!(parse_utc("2025-11-29T13:45"), Some(1_764_423_900));
+        assert_eq!(parse_utc("2025-11-29 13:45:07"), Some(1_764_423_907));
+        assert_eq!(parse_utc("2000-02-29T00:00"), Some(951_782_400));
+    }
+
+    #[test]
+    fn impossible_or_malformed_times_are_refused() {
+        for text in [
+            "",
+            "2025",
+            "2025-13-01",
+            "2025-02-29",
+            "1900-02-29",
+            "2025-04-31",
+            "2025-11-29T24:00",
+            "2025-11-29T12:60",
+            "2025-11-29T12",
+            "2025-11-29T1:05",
+            "+025-11-29",
+            "2025-11-29T12:00:00:00",
+            "2025-1-29",
+            "2025-11-29Z",
+            "٢٠٢٥-11-29",
+        ] {
+            assert_eq!(parse_utc(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_shown_time_reads_back_to_itself() {
+        for t in [0, 59, 86_399, 951_782_400, 1_764_423_907, 4_102_444_799, -86_401] {
+            assert_eq!(parse_utc(&utc_field(t)), Some(t), "{t}");
+        }
+    }
 
     #[test]
     fn a_manual_clock_moves_only_when_advanced() {

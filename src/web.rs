@@ -12,6 +12,7 @@
 //!   server's stylesheet (and the configured logo), and is never cached.
 //! - [`Chrome`], what the base layout (`templates/base.html`) shows on every page, and [`render`].
 
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod home;
@@ -41,6 +42,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/authorize/decision", axum::routing::post(authorize::decide))
         .route(assets::STYLESHEET, get(assets::stylesheet))
+        .merge(admin::routes(state))
         .layer(axum::middleware::from_fn_with_state(headers, security_headers))
 }
 
@@ -52,6 +54,8 @@ pub struct Chrome {
     pub logo_url: String,
     /// The signed-in user, for the header's "signed in as … · Sign out".
     pub username: Option<String>,
+    /// The signed-in user is an administrator: the header links to the admin pages.
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -60,6 +64,7 @@ impl Chrome {
             product_name: settings.ui.product_name.clone(),
             logo_url: settings.ui.logo_url.clone(),
             username: user.map(|u| u.username.clone()),
+            admin: user.is_some_and(|u| u.admin),
         }
     }
 }

@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::page::{Page, PageRequest};
-use super::{check_key, hash_secret, AdminError, Origin};
+use super::{check_key, hash_secret, Actor, AdminError, Origin};
 use crate::config::MAX_PASSWORD_BYTES;
 use crate::oauth::events::SecurityEvent;
 use crate::oauth::Authority;
@@ -63,6 +63,7 @@ pub async fn find(auth: &Authority, username: &str) -> Result<UserRecord, AdminE
 /// Deletes a user; the grant families and tokens issued for them go with it. Recorded as a
 /// security event.
 pub async fn delete(auth: &Authority, origin: &Origin, username: &str) -> Result<(), AdminError> {
+    refuse_own_account(origin, username, "delete")?;
     if !is_known_key(username) || !auth.store.delete_user(username).await? {
         return Err(not_found(username));
     }
@@ -94,6 +95,9 @@ pub async fn set_admin(auth: &Authority, origin: &Origin, username: &str, admin:
     if current.admin == admin {
         return Ok(());
     }
+    if !admin {
+        refuse_own_account(origin, username, "take the administrator flag from")?;
+    }
     if !auth.store.set_user_admin(username, admin, auth.clock.now()).await? {
         return Err(not_found(username));
     }
@@ -118,6 +122,10 @@ pub async fn update(
     changes: UserChanges,
 ) -> Result<UserRecord, AdminError> {
     find(auth, username).await?;
+    if changes.admin == Some(false) {
+        // Refused before the password is written, so a refused update changes nothing.
+        refuse_own_account(origin, username, "take the administrator flag from")?;
+    }
     if let Some(password) = &changes.password {
         set_password(auth, origin, username, password).await?;
     }
@@ -130,6 +138,9 @@ pub async fn update(
 /// Disables a user — they can no longer authenticate and every token issued for them is
 /// revoked — or enables them again (revoked tokens stay revoked). Recorded as a security event.
 pub async fn set_disabled(auth: &Authority, origin: &Origin, username: &str, disabled: bool) -> Result<(), AdminError> {
+    if disabled {
+        refuse_own_account(origin, username, "disable")?;
+    }
     let now = auth.clock.now();
     if !is_known_key(username) || !auth.store.set_user_disabled(username, disabled.then_some(now), now).await? {
         return Err(not_found(username));
@@ -152,6 +163,19 @@ pub async fn revoke_tokens(auth: &Authority, origin: &Origin, username: &str) ->
     let event = SecurityEvent::new(EventKind::UserTokensRevoked, origin).user(Some(username));
     auth.record_security_event(event.detail(format!("{grants} grants revoked"))).await;
     Ok(grants)
+}
+
+/// An administrator cannot lock themselves out: disabling, deleting or demoting the account they
+/// act as (in the console, or through the admin API with a token of their own) is refused, so the
+/// last administrator cannot end the console's administration by a slip. Another administrator,
+/// an automation client or the CLI on the server does it.
+fn refuse_own_account(origin: &Origin, username: &str, action: &str) -> Result<(), AdminError> {
+    if origin.actor == Actor::User(username.to_owned()) {
+        return Err(AdminError::Invalid(format!(
+            "administrators cannot {action} their own account; another administrator or `oauthd user` on the server can"
+        )));
+    }
+    Ok(())
 }
 
 fn not_found(username: &str) -> AdminError {

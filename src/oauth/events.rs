@@ -142,6 +142,7 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
         EventKind::UserAdminGranted => (false, "a user was made an administrator"),
         EventKind::UserAdminRevoked => (false, "a user is no longer an administrator"),
         EventKind::AdminApiCall => (false, "admin API call"),
+        EventKind::AdminConsoleAction => (false, "admin console action"),
     }
 }
 

@@ -243,6 +243,9 @@ named_enum!(
         /// A call to the admin API refused for want of privileges (an active token without the
         /// admin scope, or of a user who is not an administrator).
         AdminApiDenied = "admin_api_denied",
+        /// A form an administrator sent from the console's admin pages (the console's audit
+        /// trail, as `admin_api_call` is the API's): what it asked and how it was answered.
+        AdminConsoleAction = "admin_console_action",
     }
 );
 

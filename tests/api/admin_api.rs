@@ -18,6 +18,7 @@ on_both_backends!(
     an_expired_access_token_is_401_invalid_token,
     a_token_without_the_admin_scope_is_403_insufficient_scope,
     a_users_token_works_only_while_the_user_is_an_administrator,
+    an_administrator_cannot_disable_delete_or_demote_their_own_account,
     the_admin_scope_is_a_setting with admin_scope_ops,
     two_authorization_headers_are_a_bad_request,
     clients_are_created_shown_updated_and_deleted,
@@ -180,6 +181,50 @@ async fn a_users_token_works_only_while_the_user_is_an_administrator(app: TestAp
 
     ok(admin.patch("/users/alice", json!({"admin": false})).await, 200).await;
     assert_error(admin.with_token(&as_alice).get("/clients").await, 403, "insufficient_scope").await;
+}
+
+async fn an_administrator_cannot_disable_delete_or_demote_their_own_account(app: TestApp) {
+    let admin = app.admin_api().await;
+    let console = app
+        .create_client(ClientSpec {
+            name: "console".into(),
+            grant_types: vec!["password".into()],
+            scopes: vec!["oauthd:admin".into()],
+            ..ClientSpec::default()
+        })
+        .await;
+    app.create_user("alice", "alice-password").await;
+    app.create_user("bob", "bob-password-1").await;
+    for name in ["alice", "bob"] {
+        ok(admin.patch(&format!("/users/{name}"), json!({"admin": true})).await, 200).await;
+    }
+    let r = app.password_grant(&console, "alice", "alice-password").await;
+    let as_alice = ok(r, 200).await["access_token"].as_str().unwrap().to_owned();
+    let alice = admin.with_token(&as_alice);
+
+    for refused in [
+        alice.post_empty("/users/alice/disable").await,
+        alice.delete("/users/alice").await,
+        alice.patch("/users/alice", json!({"admin": false})).await,
+        alice.patch("/users/alice", json!({"admin": false, "password": "a-new-password-9"})).await,
+    ] {
+        let body = assert_error(refused, 422, "validation_failed").await;
+        assert!(body["error_description"].as_str().unwrap().contains("their own account"), "{body}");
+    }
+    let shown = admin.get_ok("/users/alice").await;
+    assert_eq!((shown["admin"].as_bool(), shown["disabled"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(app.password_grant(&console, "alice", "alice-password").await.status(), 200, "password unchanged");
+    assert!(admin.events("?kind=user_password_reset").await.is_empty(), "a refused update changed nothing");
+
+    // Her own password and her own tokens are hers to change; other administrators are hers to manage.
+    ok(alice.patch("/users/alice", json!({"password": "a-new-password-9"})).await, 200).await;
+    ok(alice.patch("/users/bob", json!({"admin": false})).await, 200).await;
+    ok(alice.post_empty("/users/bob/disable").await, 200).await;
+    assert_eq!(ok(alice.delete("/users/bob").await, 204).await, Value::Null);
+    // And another administrator (here an automation client) may do to her what she may not.
+    ok(admin.patch("/users/alice", json!({"admin": false})).await, 200).await;
+    ok(admin.post_empty("/users/alice/disable").await, 200).await;
+    ok(admin.delete("/users/alice").await, 204).await;
 }
 
 async fn the_admin_scope_is_a_setting(app: TestApp) {

@@ -54,7 +54,9 @@ macro_rules! on_both_backends {
 mod helpers;
 
 mod admin_api;
+mod admin_pages;
 mod authorization_code;
+mod browser_admin;
 mod browser_authorize;
 mod browser_sign_in;
 mod cached_client;
