@@ -54,6 +54,7 @@ macro_rules! on_both_backends {
 mod helpers;
 
 mod admin_api;
+mod applications;
 mod authorization_code;
 mod cached_client;
 mod cleanup;
