@@ -21,8 +21,9 @@ use secrecy::SecretString;
 use super::clients::{self, ClientChanges, ClientListFilter, ClientSpec, CreatedClient};
 use super::page::{Page, PageRequest};
 use super::{tokens, users, Actor, AdminError, Origin};
+use crate::oauth::client_auth::ClientCredentials;
 use crate::oauth::scope::Scope;
-use crate::oauth::{Authority, GrantType, TokenResponse};
+use crate::oauth::{Authority, ErrorCode, GrantType, TokenResponse};
 use crate::store::ClientRecord;
 
 /// A signed-in user acting on their own applications, and the address they act from.
@@ -169,6 +170,27 @@ pub async fn issue_tokens(
     };
     ensure_active(auth, owner).await?;
     tokens::issue(auth, &owner.origin(), client_id, username, scopes).await
+}
+
+/// Whether `secret` is the current secret of the user's application, checked as the token
+/// endpoint checks one (failures count towards its backoff alike). The console asks for it to
+/// write the Basic value into the curl commands it shows: oauthd keeps only the secret's hash.
+pub async fn verify_secret(
+    auth: &Authority,
+    owner: &Owner,
+    client_id: &str,
+    secret: &SecretString,
+) -> Result<bool, AdminError> {
+    if find(auth, owner, client_id).await?.public {
+        return Ok(false);
+    }
+    let credentials =
+        ClientCredentials { client_id: client_id.to_owned(), secret: Some(secret.clone()), via_basic: true };
+    match auth.authenticate_client(&credentials).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == ErrorCode::InvalidClient => Ok(false),
+        Err(e) => Err(AdminError::Other(e.into())),
+    }
 }
 
 /// Refuses a user who no longer exists or was disabled since they signed in.

@@ -254,6 +254,17 @@ async fn a_new_applications_secret_is_shown_once_and_a_regenerated_one_replaces_
     app.client_credentials(&new, "PRODUCTION").await;
     let old = app.post_token_basic(&client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(old.status(), 401, "the old secret stops working at once");
+    // The console checks a secret typed in for its curl commands as /token does.
+    let verify = |secret: &str| {
+        let secret = secrecy::SecretString::from(secret.to_owned());
+        let auth = app.auth.clone();
+        let id = client.id.clone();
+        async move { applications::verify_secret(&auth, &alice(), &id, &secret).await.unwrap() }
+    };
+    assert!(verify(&new.secret).await && !verify(&client.secret).await);
+    let bob = Owner::new("bob", None);
+    let secret = secrecy::SecretString::from(new.secret.clone());
+    assert_not_found(applications::verify_secret(&app.auth, &bob, &client.id, &secret).await, &client.id);
 
     let events = admin.events("?kind=client_secret_rotated").await;
     assert_eq!(events.len(), 1);
