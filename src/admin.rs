@@ -11,9 +11,11 @@
 
 pub mod applications;
 pub mod clients;
+pub mod consents;
 pub mod events;
 pub mod grants;
 pub mod page;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 pub mod views;

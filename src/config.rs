@@ -31,6 +31,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub admin: AdminSettings,
     pub console: ConsoleSettings,
+    pub ui: UiSettings,
+    pub sessions: SessionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -324,6 +326,46 @@ impl Default for ConsoleSettings {
     }
 }
 
+/// The pages people see: sign-in, consent, sign-out (`src/web.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// The product name in every page's header and title.
+    pub product_name: String,
+    /// An https URL (or a path on this server) of a logo shown beside the name; empty: none.
+    pub logo_url: String,
+    /// What each scope lets an application do, shown on the consent page (`{ PRODUCTION = "…" }`);
+    /// a scope without a description is shown by its name.
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings { product_name: "oauthd".into(), logo_url: String::new(), scope_descriptions: Default::default() }
+    }
+}
+
+/// Sign-in sessions of the pages: server-side rows referenced by a cookie.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A session unused for this long ends; 60 to 86400.
+    pub idle_secs: i64,
+    /// A session ends this long after sign-in whatever its use; at least `idle_secs`, at most
+    /// 30 days.
+    pub absolute_secs: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { idle_secs: 30 * 60, absolute_secs: 12 * 3600 }
+    }
+}
+
+/// Upper bounds of the session lifetimes.
+pub const MAX_SESSION_IDLE_SECS: i64 = 24 * 3600;
+pub const MAX_SESSION_ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -499,6 +541,19 @@ impl Settings {
                 "must not hold admin.scope: users would grant themselves the admin API",
             );
         }
+        // [ui] and [sessions] (the pages, src/web.rs).
+        if !(60..=MAX_SESSION_IDLE_SECS).contains(&self.sessions.idle_secs) {
+            return invalid("sessions.idle_secs", "must be between 60 and 86400");
+        }
+        if !(self.sessions.idle_secs..=MAX_SESSION_ABSOLUTE_SECS).contains(&self.sessions.absolute_secs) {
+            return invalid("sessions.absolute_secs", "must be between sessions.idle_secs and 2592000 (30 days)");
+        }
+        if self.ui.product_name.trim().is_empty() || self.ui.product_name.chars().count() > 60 {
+            return invalid("ui.product_name", "must be 1 to 60 characters");
+        }
+        if !self.ui.logo_url.is_empty() && !is_logo_url(&self.ui.logo_url) {
+            return invalid("ui.logo_url", "must be an https URL or a path starting with /");
+        }
         let tls = &self.tls;
         if tls.cert_path.is_empty() != tls.key_path.is_empty() {
             return invalid(
@@ -575,6 +630,14 @@ fn file_variables() -> Result<Vec<(String, figment::value::Value, bool)>, Config
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 fn is_scope_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// A logo the pages may show: an absolute https URL, or a path on this server.
+fn is_logo_url(url: &str) -> bool {
+    if url.starts_with('/') && !url.starts_with("//") {
+        return !url.contains(['"', '\\', ' ']);
+    }
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
 }
 
 /// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is accepted for

@@ -44,7 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
-        .route("/docs", get(discovery::docs));
+        .route("/docs", get(discovery::docs))
+        .merge(crate::web::routes(&state));
     if settings.metrics.enabled && settings.metrics.listen.is_none() {
         routes = routes.route("/metrics", get(metrics::metrics));
     }

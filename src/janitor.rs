@@ -53,6 +53,8 @@ pub struct CleanupReport {
     pub codes: u64,
     /// Security events deleted after `security.event_retention_secs`.
     pub security_events: u64,
+    /// Sign-in sessions deleted once ended (`sessions.idle_secs` unused or `sessions.absolute_secs` old).
+    pub sessions: u64,
     /// Rows found dead at the start of the pass through the janitor's indexes: expired access
     /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
     /// not a row count (a family's rotated tokens are not counted).
@@ -135,6 +137,18 @@ async fn run_steps(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    let sessions_settings = &auth.settings.sessions;
+    let (idle_cutoff, absolute_cutoff) =
+        (now.saturating_sub(sessions_settings.idle_secs), now.saturating_sub(sessions_settings.absolute_secs));
+    let mut sessions = 0;
+    loop {
+        let deleted = batches.run(store.delete_ended_sessions(idle_cutoff, absolute_cutoff, limit)).await?;
+        sessions += deleted;
+        if deleted < full {
+            break;
+        }
+    }
+
     let mut removed = Removed::default();
     loop {
         let (families, found) = batches.run(store.dead_families(cutoff, limit)).await?;
@@ -181,6 +195,7 @@ async fn run_steps(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    report.sessions = sessions;
     report.replays_dropped = replays;
     report.codes = codes;
     report.security_events = events;

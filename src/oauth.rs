@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod consent;
 pub mod error;
 pub mod events;
 pub mod grants;
@@ -18,6 +19,8 @@ pub mod replay;
 pub mod revocation;
 pub mod scope;
 pub mod secret_cache;
+pub mod session;
+pub mod sign_in;
 pub mod token_format;
 pub mod token_state;
 

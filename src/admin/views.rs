@@ -245,7 +245,7 @@ pub struct EventView {
     /// refresh_token_reuse, authorization_code_reuse, login_locked, token_revoked, grant_revoked, client_tokens_revoked,
     /// user_tokens_revoked, client_disabled, client_enabled, client_deleted,
     /// client_secret_rotated, user_disabled, user_enabled, user_deleted, user_password_reset,
-    /// user_admin_granted, user_admin_revoked, tokens_issued, admin_api_call, admin_api_denied.
+    /// user_admin_granted, user_admin_revoked, tokens_issued, consent_revoked, admin_api_call, admin_api_denied.
     pub kind: String,
     /// Who: user (an administrator), client (the admin API with a client's token), cli, system.
     pub actor_type: String,

@@ -16,6 +16,7 @@ pub async fn run(auth: &Authority, flag: JsonFlag) -> anyhow::Result<()> {
         println!("replay responses dropped: {}", report.replays_dropped);
         println!("authorization codes deleted: {}", report.codes);
         println!("security events deleted:  {}", report.security_events);
+        println!("sign-in sessions deleted: {}", report.sessions);
         println!("backlog at start:         {}", report.backlog);
         println!("batches: {}, slowest {} ms, pass {} ms", report.batches, report.max_batch_ms, report.elapsed_ms);
     }

@@ -142,6 +142,7 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
         EventKind::UserAdminGranted => (false, "a user was made an administrator"),
         EventKind::UserAdminRevoked => (false, "a user is no longer an administrator"),
         EventKind::TokensIssued => (false, "tokens were issued without a grant at the token endpoint"),
+        EventKind::ConsentRevoked => (false, "a consent was withdrawn and the grants it allowed revoked"),
         EventKind::AdminApiCall => (false, "admin API call"),
     }
 }

@@ -30,6 +30,16 @@ impl Scope {
         self.0.is_subset(&of.0)
     }
 
+    /// The scopes of either.
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
+    /// The scope tokens, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

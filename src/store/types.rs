@@ -241,6 +241,9 @@ named_enum!(
         /// A token pair was issued without a grant at the token endpoint: by a user for their own
         /// application in the console, or by the operator (`oauthd token issue`).
         TokensIssued = "tokens_issued",
+        /// A user withdrew their consent to a client (or an administrator did for them): the
+        /// grants the user gave it were revoked and the consent forgotten.
+        ConsentRevoked = "consent_revoked",
         /// A call to the admin API by a token carrying the admin scope (the audit trail).
         AdminApiCall = "admin_api_call",
         /// A call to the admin API refused for want of privileges (an active token without the

@@ -19,6 +19,10 @@
 //!   [`Served`]) and curl.
 //! - `seed`: the seed's client (`app.seed_client()`) and its literal credentials.
 //! - `admin`: the admin API as an automation client calls it (`app.admin_api()`).
+//! - `browser`: headless Chromium over WebDriver for the browser tests ([`Browser::start`],
+//!   screenshots under target/screenshots/; skipped without a browser unless TEST_BROWSER=require).
+//! - `pages`: the sign-in, consent and other pages as a browser uses them over HTTP
+//!   (`app.visitor()`, `app.signed_in(user, password)`: cookie jar, CSRF token, forms).
 
 use std::future::Future;
 
@@ -26,14 +30,18 @@ use oauthd::config::Settings;
 
 mod admin;
 mod app;
+mod browser;
 mod database;
+mod pages;
 mod process;
 mod seed;
 
 pub use admin::{ok, AdminApi};
 pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestApp, TestClient};
+pub use browser::Browser;
 pub use database::{Backend, TestDb};
-pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
+pub use pages::{Page, Visitor};
+pub use process::{curl, oauthd, served_fingerprint, try_curl, CurlAnswer, Run, Served};
 pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
 
 /// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the
