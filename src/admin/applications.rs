@@ -146,6 +146,13 @@ pub async fn rotate_secret(auth: &Authority, owner: &Owner, client_id: &str) -> 
     clients::rotate_secret(auth, &owner.origin(), client_id, false).await
 }
 
+/// Revokes every token issued to the user's application (a leaked token, or a clean slate).
+/// Returns the grants revoked. Recorded as a security event.
+pub async fn revoke_tokens(auth: &Authority, owner: &Owner, client_id: &str) -> Result<u64, AdminError> {
+    find(auth, owner, client_id).await?;
+    clients::revoke_tokens(auth, &owner.origin(), client_id).await
+}
+
 /// Generates an access and a refresh token for the user's application, for `subject`, with
 /// `scopes` among the application's (its default scopes when empty). The tokens are in the answer,
 /// this once. Recorded as a security event.

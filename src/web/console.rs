@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/applications/{client_id}/delete", post(applications::delete))
         .route("/console/applications/{client_id}/secret", post(applications::rotate_secret))
         .route("/console/applications/{client_id}/tokens", post(tokens::generate))
+        .route("/console/applications/{client_id}/revoke-tokens", post(applications::revoke_tokens))
         .route("/console/authorized", get(account::authorized))
         .route("/console/authorized/{client_id}/revoke", post(account::revoke_authorization))
         .route("/console/sessions", get(account::sessions))

@@ -275,7 +275,8 @@ async fn an_application_is_edited_and_deleted_from_its_page(app: TestApp) {
         ("scope", "SANDBOX"),
     ];
     let saved = alice.submit(&page, &path, &edit).await;
-    assert_eq!(saved.redirected(), path);
+    assert_eq!(saved.redirected(), format!("{path}?saved"));
+    assert!(alice.follow(&saved).await.body.contains("Saved."));
     let admin = app.admin_api().await;
     let shown = admin.get_ok(&format!("/clients/{id}")).await;
     assert_eq!(shown["name"], "billing v2");

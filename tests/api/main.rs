@@ -56,6 +56,7 @@ mod helpers;
 mod admin_api;
 mod applications;
 mod authorization_code;
+mod browser_console;
 mod browser_sign_in;
 mod cached_client;
 mod cleanup;

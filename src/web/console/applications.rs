@@ -255,8 +255,8 @@ struct AppPage {
     error: Option<String>,
     /// A refusal of the token form.
     token_error: Option<String>,
-    /// What "saved" says after a change.
-    saved: bool,
+    /// What the last change did ("Saved.").
+    status: Option<&'static str>,
 }
 
 impl AppPage {
@@ -265,20 +265,21 @@ impl AppPage {
     }
 }
 
-/// The application's page with `error` on the edit form or `token_error` on the token form.
+/// The application's page with `error` on the edit form or `token_error` on the token form (and
+/// what was typed in the edit form), or saying its tokens were just revoked.
 pub(super) async fn page_of(
     auth: &AppState,
     signed_in: &SignedIn,
     owner: &applications::Owner,
     client_id: &str,
     status: StatusCode,
-    errors: (Option<String>, Option<String>, Option<&Fields>),
+    notes: (Option<String>, Option<String>, Option<&Fields>, Option<&'static str>),
 ) -> Response {
     let app = match applications::find(auth, owner, client_id).await {
         Ok(client) => AppView::new(&client),
         Err(error) => return failed(&auth.settings, error),
     };
-    let (error, token_error, typed) = errors;
+    let (error, token_error, typed, note) = notes;
     let form = match typed {
         Some(fields) => AppForm::typed(auth, fields),
         None => AppForm::of(auth, &app),
@@ -291,7 +292,7 @@ pub(super) async fn page_of(
         app,
         error,
         token_error,
-        saved: false,
+        status: note,
     };
     render(status, &page)
 }
@@ -301,9 +302,16 @@ pub async fn show(
     signed_in: SignedIn,
     peer: Peer,
     Path(client_id): Path<String>,
+    uri: axum::http::Uri,
 ) -> Response {
     let owner = owner(&signed_in.user.username, peer);
-    page_of(&auth, &signed_in, &owner, &client_id, StatusCode::OK, (None, None, None)).await
+    // What the change this page follows did (post/redirect/get).
+    let status = match uri.query() {
+        Some("saved") => Some("Saved."),
+        Some("revoked") => Some("Every token of this application is revoked."),
+        _ => None,
+    };
+    page_of(&auth, &signed_in, &owner, &client_id, StatusCode::OK, (None, None, None, status)).await
 }
 
 pub async fn update(
@@ -322,9 +330,9 @@ pub async fn update(
         scopes: Some(fields.all("scope")),
     };
     match applications::update(&auth, &owner, &client_id, changes).await {
-        Ok(_) => see_other(&format!("/console/applications/{}", path_segment(&client_id))),
+        Ok(_) => see_other(&format!("/console/applications/{}?saved", path_segment(&client_id))),
         Err(AdminError::Invalid(message)) => {
-            let errors = (Some(message), None, Some(&fields));
+            let errors = (Some(message), None, Some(&fields), None);
             page_of(&auth, &signed_in, &owner, &client_id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }
         Err(error) => failed(&auth.settings, error),
@@ -369,6 +377,20 @@ pub async fn rotate_secret(
         created: false,
     };
     render(StatusCode::OK, &page)
+}
+
+pub async fn revoke_tokens(
+    State(auth): State<AppState>,
+    signed_in: SignedIn,
+    peer: Peer,
+    Path(client_id): Path<String>,
+    _form: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let owner = owner(&signed_in.user.username, peer);
+    match applications::revoke_tokens(&auth, &owner, &client_id).await {
+        Ok(_) => see_other(&format!("/console/applications/{}?revoked", path_segment(&client_id))),
+        Err(error) => failed(&auth.settings, error),
+    }
 }
 
 /// A client id as one path segment (ids are printable ASCII, but may hold `/` or `?`).

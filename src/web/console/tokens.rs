@@ -54,7 +54,7 @@ pub async fn generate(
         let client_id = client_id.clone();
         let signed_in = &signed_in;
         async move {
-            let errors = (None, Some(message), None);
+            let errors = (None, Some(message), None, None);
             page_of(&auth, signed_in, &owner, &client_id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }
     };
