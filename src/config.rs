@@ -18,6 +18,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::oauth::password_hash;
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
@@ -33,6 +35,8 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub ui: UiSettings,
     pub sessions: SessionSettings,
+    pub users: UserSettings,
+    pub login: LoginSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,9 +233,11 @@ pub struct TokenSettings {
 /// to about one request's time.
 pub const DEFAULT_PUBLIC_REPLAY_WINDOW_SECS: i64 = 2;
 
-/// Upper bound of every replay window (the hardening work bounds `tokens.replay_window_secs` by
-/// the same figure).
-pub const MAX_PUBLIC_REPLAY_WINDOW_SECS: i64 = 60;
+/// Upper bound of every replay window: `tokens.replay_window_secs`,
+/// `tokens.public_replay_window_secs` and each client's own. Inside the window a holder of a
+/// just-rotated refresh token (and, for a confidential client, its secret) receives the live pair
+/// without setting off reuse detection; README's security notes say why 60 s.
+pub const MAX_REPLAY_WINDOW_SECS: i64 = 60;
 
 /// Upper bound of `tokens.code_lifetime_secs`: RFC 6749 §4.1.2's recommended maximum.
 pub const MAX_CODE_LIFETIME_SECS: i64 = 600;
@@ -292,6 +298,74 @@ impl Default for SecuritySettings {
 
 /// Security events are kept 90 days by default.
 pub const DEFAULT_EVENT_RETENTION_SECS: i64 = 90 * 24 * 3600;
+
+/// The password policy of `user create`, `user set-password`/`update` and the admin API's user
+/// routes (src/admin/users.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserSettings {
+    /// Shortest password accepted, in characters (at most [`MAX_PASSWORD_BYTES`]).
+    pub min_password_length: usize,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        UserSettings { min_password_length: 12 }
+    }
+}
+
+/// Longest password accepted, in bytes: what argon2id is asked to hash stays bounded.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Upper bound of every lifetime and retention: 10 years. Unix time plus this stays far inside
+/// an i64 (and inside what both databases store).
+pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
+
+/// Upper bounds of `security.max_concurrent_hashes` and `security.max_queued_hashes` (each
+/// argon2id queue holds up to their sum; tokio's semaphores hold far more, but memory would not).
+pub const MAX_CONCURRENT_HASHES: usize = 1024;
+pub const MAX_QUEUED_HASHES: usize = 65_536;
+
+/// OWASP's argon2id floor (Password Storage Cheat Sheet): m=47104 (46 MiB) with t=1, m=19456
+/// (19 MiB) with t=2, m=12288 with t=3, m=9216 with t=4, m=7168 with t=5 or more; p=1.
+pub fn owasp_memory_floor_kib(iterations: u32) -> u32 {
+    match iterations {
+        0 | 1 => 47_104,
+        2 => 19_456,
+        3 => 12_288,
+        4 => 9_216,
+        _ => 7_168,
+    }
+}
+
+/// Upper bound of `login.max_delay_secs`: a day.
+pub const MAX_LOGIN_DELAY_SECS: i64 = 24 * 3600;
+
+/// The login throttle of the password grant and the sign-in page (src/oauth/throttle.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginSettings {
+    /// Consecutive failed sign-ins to one username (existing or not) after which its attempts are
+    /// refused for a delay: 1 s, doubling with each further failure; 0 turns this off.
+    pub account_failure_threshold: u32,
+    /// The same for one client address (an IPv6 client's /64), across usernames; 0 turns it off.
+    pub address_failure_threshold: u32,
+    /// Longest delay, in seconds.
+    pub max_delay_secs: u64,
+    /// Failures are forgotten this long after the last one.
+    pub forget_after_secs: i64,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            account_failure_threshold: 5,
+            address_failure_threshold: 20,
+            max_delay_secs: 300,
+            forget_after_secs: 3600,
+        }
+    }
+}
 
 /// The admin API (`/admin/api/v1/`, see `src/http/admin_api.rs`).
 #[derive(Debug, Clone, Deserialize)]
@@ -485,22 +559,23 @@ impl Settings {
         if !self.database.url.is_postgres() && !self.database.url.is_sqlite() {
             return invalid("database.url", "must start with postgres:// or sqlite://");
         }
-        if self.tokens.access_lifetime_secs <= 0 {
-            return invalid("tokens.access_lifetime_secs", "must be greater than 0");
+        // Upper bounds keep `now + lifetime` far from overflowing (MAX_LIFETIME_SECS).
+        if !(1..=MAX_LIFETIME_SECS).contains(&self.tokens.access_lifetime_secs) {
+            return invalid("tokens.access_lifetime_secs", "must be between 1 and 315360000 (10 years)");
         }
-        if self.tokens.refresh_lifetime_secs <= 0 {
-            return invalid("tokens.refresh_lifetime_secs", "must be greater than 0");
+        if !(1..=MAX_LIFETIME_SECS).contains(&self.tokens.refresh_lifetime_secs) {
+            return invalid("tokens.refresh_lifetime_secs", "must be between 1 and 315360000 (10 years)");
         }
-        if self.tokens.family_lifetime_secs < 0 {
-            return invalid("tokens.family_lifetime_secs", "must be 0 (unlimited) or more");
+        if !(0..=MAX_LIFETIME_SECS).contains(&self.tokens.family_lifetime_secs) {
+            return invalid("tokens.family_lifetime_secs", "must be 0 (unlimited) to 315360000 (10 years)");
         }
-        if self.tokens.replay_window_secs < 0 {
-            return invalid("tokens.replay_window_secs", "must be 0 (strict) or more");
+        if !(0..=MAX_REPLAY_WINDOW_SECS).contains(&self.tokens.replay_window_secs) {
+            return invalid("tokens.replay_window_secs", "must be between 0 (strict) and 60");
         }
         if !(1..=MAX_CODE_LIFETIME_SECS).contains(&self.tokens.code_lifetime_secs) {
             return invalid("tokens.code_lifetime_secs", "must be between 1 and 600 (RFC 6749 section 4.1.2)");
         }
-        if !(0..=MAX_PUBLIC_REPLAY_WINDOW_SECS).contains(&self.tokens.public_replay_window_secs) {
+        if !(0..=MAX_REPLAY_WINDOW_SECS).contains(&self.tokens.public_replay_window_secs) {
             return invalid("tokens.public_replay_window_secs", "must be between 0 (strict) and 60");
         }
         if self.server.request_timeout_secs == 0 {
@@ -509,21 +584,51 @@ impl Settings {
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes", "must be at least 1024");
         }
-        if self.security.argon2_memory_kib < 8 * 1024 || self.security.argon2_iterations == 0 {
-            return invalid("security.argon2_memory_kib", "argon2id needs at least 8192 KiB and 1 iteration");
+        let (memory, iterations) = (self.security.argon2_memory_kib, self.security.argon2_iterations);
+        if !(1..=password_hash::MAX_ITERATIONS).contains(&iterations) {
+            return invalid("security.argon2_iterations", "must be between 1 and 10");
+        }
+        if memory < owasp_memory_floor_kib(iterations) || memory > password_hash::MAX_MEMORY_KIB {
+            return invalid(
+                "security.argon2_memory_kib",
+                "must meet OWASP's argon2id floor for security.argon2_iterations (47104 KiB for 1 \
+                 iteration, 19456 for 2, 12288 for 3, 9216 for 4, 7168 for 5 or more) and be at most \
+                 262144 (256 MiB)",
+            );
+        }
+        if !(1..=MAX_CONCURRENT_HASHES).contains(&self.security.max_concurrent_hashes)
+            && self.security.max_concurrent_hashes != 0
+        {
+            return invalid("security.max_concurrent_hashes", "must be between 0 (one per core) and 1024");
+        }
+        if self.security.max_queued_hashes > MAX_QUEUED_HASHES {
+            return invalid("security.max_queued_hashes", "must be at most 65536");
+        }
+        if self.security.client_failure_backoff_max_secs > MAX_LOGIN_DELAY_SECS as u64 {
+            return invalid("security.client_failure_backoff_max_secs", "must be at most 86400 (a day)");
         }
         if self.janitor.interval_secs == 0 {
             return invalid("janitor.interval_secs", "must be greater than 0");
         }
-        if self.janitor.retention_secs < 0 {
-            return invalid("janitor.retention_secs", "must be 0 or more");
+        if !(0..=MAX_LIFETIME_SECS).contains(&self.janitor.retention_secs) {
+            return invalid("janitor.retention_secs", "must be between 0 and 315360000 (10 years)");
         }
         if !(1..=MAX_JANITOR_BATCH).contains(&self.janitor.batch_size) {
             return invalid("janitor.batch_size", "must be between 1 and 10000");
         }
+        // [users] and [login]: the password policy and the login throttle.
+        if !(1..=MAX_PASSWORD_BYTES).contains(&self.users.min_password_length) {
+            return invalid("users.min_password_length", "must be between 1 and 1024");
+        }
+        if self.login.max_delay_secs > MAX_LOGIN_DELAY_SECS as u64 {
+            return invalid("login.max_delay_secs", "must be at most 86400 (a day)");
+        }
+        if !(1..=MAX_LOGIN_DELAY_SECS * 30).contains(&self.login.forget_after_secs) {
+            return invalid("login.forget_after_secs", "must be between 1 and 2592000 (30 days)");
+        }
         // [admin] and security.event_retention_secs (the admin API and security events).
-        if self.security.event_retention_secs <= 0 {
-            return invalid("security.event_retention_secs", "must be greater than 0");
+        if !(1..=MAX_LIFETIME_SECS).contains(&self.security.event_retention_secs) {
+            return invalid("security.event_retention_secs", "must be between 1 and 315360000 (10 years)");
         }
         if !is_scope_token(&self.admin.scope) {
             return invalid("admin.scope", "must be one scope token (RFC 6749 section 3.3), e.g. oauthd:admin");
@@ -1012,15 +1117,62 @@ mod tests {
     }
 
     #[test]
-    fn too_little_argon2_memory_is_rejected() {
-        assert_eq!(rejected(|s| s.security.argon2_memory_kib = 8 * 1024 - 1), "security.argon2_memory_kib");
-        assert!(accepted(|s| s.security.argon2_memory_kib = 8 * 1024));
+    fn argon2_parameters_below_owasps_floor_are_rejected() {
+        for (iterations, floor) in [(1, 47_104), (2, 19_456), (3, 12_288), (4, 9_216), (5, 7_168), (10, 7_168)] {
+            let set = |s: &mut Settings, memory| {
+                s.security.argon2_iterations = iterations;
+                s.security.argon2_memory_kib = memory;
+            };
+            assert_eq!(rejected(|s| set(s, floor - 1)), "security.argon2_memory_kib", "t={iterations}");
+            assert!(accepted(|s| set(s, floor)), "t={iterations} m={floor}");
+        }
     }
 
     #[test]
-    fn zero_argon2_iterations_are_rejected() {
-        // Reported under argon2_memory_kib, with a message that names both settings.
-        assert_eq!(rejected(|s| s.security.argon2_iterations = 0), "security.argon2_memory_kib");
+    fn argon2_parameters_above_what_a_stored_hash_may_ask_are_rejected() {
+        assert_eq!(rejected(|s| s.security.argon2_iterations = 0), "security.argon2_iterations");
+        assert_eq!(rejected(|s| s.security.argon2_iterations = 11), "security.argon2_iterations");
+        assert_eq!(rejected(|s| s.security.argon2_memory_kib = 256 * 1024 + 1), "security.argon2_memory_kib");
+        assert!(accepted(|s| s.security.argon2_memory_kib = 256 * 1024));
+    }
+
+    #[test]
+    fn hash_queues_are_bounded() {
+        assert_eq!(rejected(|s| s.security.max_concurrent_hashes = 1025), "security.max_concurrent_hashes");
+        assert_eq!(rejected(|s| s.security.max_queued_hashes = usize::MAX), "security.max_queued_hashes");
+        assert!(accepted(|s| s.security.max_concurrent_hashes = 0), "0 is one per core");
+        assert!(accepted(|s| {
+            s.security.max_concurrent_hashes = MAX_CONCURRENT_HASHES;
+            s.security.max_queued_hashes = MAX_QUEUED_HASHES;
+        }));
+    }
+
+    #[test]
+    fn lifetimes_and_retentions_are_bounded_so_now_plus_them_cannot_overflow() {
+        assert_eq!(rejected(|s| s.tokens.access_lifetime_secs = i64::MAX), "tokens.access_lifetime_secs");
+        assert_eq!(
+            rejected(|s| s.tokens.refresh_lifetime_secs = MAX_LIFETIME_SECS + 1),
+            "tokens.refresh_lifetime_secs"
+        );
+        assert_eq!(rejected(|s| s.tokens.family_lifetime_secs = i64::MAX), "tokens.family_lifetime_secs");
+        assert_eq!(rejected(|s| s.janitor.retention_secs = i64::MAX), "janitor.retention_secs");
+        assert_eq!(rejected(|s| s.security.event_retention_secs = i64::MAX), "security.event_retention_secs");
+        assert!(accepted(|s| s.tokens.refresh_lifetime_secs = MAX_LIFETIME_SECS));
+    }
+
+    #[test]
+    fn a_replay_window_over_60_seconds_is_rejected() {
+        assert_eq!(rejected(|s| s.tokens.replay_window_secs = 61), "tokens.replay_window_secs");
+        assert!(accepted(|s| s.tokens.replay_window_secs = 60));
+    }
+
+    #[test]
+    fn the_password_policy_and_the_login_throttle_are_bounded() {
+        assert_eq!(Settings::default().users.min_password_length, 12);
+        assert_eq!(rejected(|s| s.users.min_password_length = 0), "users.min_password_length");
+        assert_eq!(rejected(|s| s.users.min_password_length = 1025), "users.min_password_length");
+        assert_eq!(rejected(|s| s.login.max_delay_secs = u64::MAX), "login.max_delay_secs");
+        assert_eq!(rejected(|s| s.login.forget_after_secs = 0), "login.forget_after_secs");
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! 4. expired authorization codes, used or not (a used one is kept until then so that presenting
 //!    it again still revokes what it gave);
 //! 5. security events older than `security.event_retention_secs` (90 days by default), which
-//!    have a retention of their own.
+//!    have a retention of their own;
+//! 6. login throttle counts whose failures are forgotten (`login.forget_after_secs` after the
+//!    last one) and whose lock has ended.
 //!
 //! What stays: every live token, and every rotated refresh token of a family that is still alive,
 //! even past its own expiry — presenting it again must still revoke the family (RFC 9700 §4.14.2).
@@ -55,6 +57,8 @@ pub struct CleanupReport {
     pub security_events: u64,
     /// Sign-in sessions deleted once ended (`sessions.idle_secs` unused or `sessions.absolute_secs` old).
     pub sessions: u64,
+    /// Login throttle counts deleted once forgotten.
+    pub login_throttles: u64,
     /// Rows found dead at the start of the pass through the janitor's indexes: expired access
     /// tokens + revoked or ended families + expired chain heads. An estimate of the work waiting,
     /// not a row count (a family's rotated tokens are not counted).
@@ -195,7 +199,18 @@ async fn run_steps(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
+    let throttle_cutoff = now.saturating_sub(auth.settings.login.forget_after_secs);
+    let mut throttles = 0;
+    loop {
+        let deleted = batches.run(store.delete_stale_login_throttles(throttle_cutoff, now, limit)).await?;
+        throttles += deleted;
+        if deleted < full {
+            break;
+        }
+    }
+
     report.sessions = sessions;
+    report.login_throttles = throttles;
     report.replays_dropped = replays;
     report.codes = codes;
     report.security_events = events;
@@ -216,6 +231,7 @@ fn record(auth: &Authority, report: &CleanupReport) {
         ("replay_response", report.replays_dropped),
         ("authorization_code", report.codes),
         ("security_event", report.security_events),
+        ("login_throttle", report.login_throttles),
     ] {
         m.janitor_deleted.get_or_create(&KindLabel { kind }).inc_by(rows);
     }
@@ -240,7 +256,10 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
             wait = jittered(interval, 0.9, 1.1);
             match run_once(&auth).await {
                 Ok(report)
-                    if report.rows_deleted() == 0 && report.replays_dropped == 0 && report.security_events == 0 => {}
+                    if report.rows_deleted() == 0
+                        && report.replays_dropped == 0
+                        && report.security_events == 0
+                        && report.login_throttles == 0 => {}
                 Ok(report) => tracing::info!(
                     access_tokens = report.access_tokens,
                     refresh_tokens = report.refresh_tokens,
@@ -248,6 +267,7 @@ pub fn spawn(auth: Authority) -> Option<tokio::task::JoinHandle<()>> {
                     replays_dropped = report.replays_dropped,
                     codes = report.codes,
                     security_events = report.security_events,
+                    login_throttles = report.login_throttles,
                     batches = report.batches,
                     elapsed_ms = report.elapsed_ms,
                     "janitor pass"

@@ -9,6 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::oauth::password_hash::{HashGauges, HashQueue};
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GrantLabel {
     pub grant_type: &'static str,
@@ -36,6 +38,11 @@ pub struct RequestLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabel {
+    pub queue: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabel {
     pub state: &'static str,
 }
@@ -52,6 +59,14 @@ pub struct Metrics {
     pub introspections: Family<ActiveLabel, Counter>,
     /// Failed client authentications at any endpoint.
     pub client_auth_failures: Counter,
+    /// Failed sign-ins (wrong password or unknown user) at the password grant and the sign-in page.
+    pub login_failures: Counter,
+    /// Sign-in attempts refused by the login throttle, without verifying the password.
+    pub login_throttled: Counter,
+    /// argon2id verifications running now, by queue (client_secret, password).
+    pub hashes_running: Family<QueueLabel, Gauge>,
+    /// The most argon2id verifications ever running at once, by queue: never above the bound.
+    pub hashes_running_peak: Family<QueueLabel, Gauge>,
     /// Request latency by endpoint and status.
     pub requests: Family<RequestLabel, Histogram>,
     /// Database pool connections by state (idle, in_use), read when scraped.
@@ -87,6 +102,18 @@ impl Metrics {
         registry.register("introspections", "Introspections by answer", introspections.clone());
         let client_auth_failures = Counter::default();
         registry.register("client_auth_failures", "Failed client authentications", client_auth_failures.clone());
+        let login_failures = Counter::default();
+        registry.register("login_failures", "Failed sign-ins", login_failures.clone());
+        let login_throttled = Counter::default();
+        registry.register("login_throttled", "Sign-in attempts refused by the login throttle", login_throttled.clone());
+        let hashes_running = Family::<QueueLabel, Gauge>::default();
+        registry.register("hashes_running", "argon2id verifications running now, by queue", hashes_running.clone());
+        let hashes_running_peak = Family::<QueueLabel, Gauge>::default();
+        registry.register(
+            "hashes_running_peak",
+            "The most argon2id verifications running at once, by queue",
+            hashes_running_peak.clone(),
+        );
         let requests = Family::<RequestLabel, Histogram>::new_with_constructor(|| {
             Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
         });
@@ -104,10 +131,23 @@ impl Metrics {
             revocations,
             introspections,
             client_auth_failures,
+            login_failures,
+            login_throttled,
+            hashes_running,
+            hashes_running_peak,
             requests,
             pool_connections,
             janitor_deleted,
             janitor_backlog,
+        }
+    }
+
+    /// The gauges of one argon2id queue, for the hasher to keep up to date.
+    pub fn hash_gauges(&self, queue: HashQueue) -> HashGauges {
+        let label = QueueLabel { queue: queue.as_str() };
+        HashGauges {
+            running: self.hashes_running.get_or_create(&label).clone(),
+            peak: self.hashes_running_peak.get_or_create(&label).clone(),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod scope;
 pub mod secret_cache;
 pub mod session;
 pub mod sign_in;
+pub mod throttle;
 pub mod token_format;
 pub mod token_state;
 

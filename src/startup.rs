@@ -30,8 +30,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// The protocol core over an open store.
 pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Authority> {
-    let hasher = Hasher::new(&settings.security, clock.clone())?;
-    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics: Arc::default() })
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let hasher = Hasher::new(&settings.security, clock.clone(), |queue| metrics.hash_gauges(queue))?;
+    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics })
 }
 
 pub struct Application {

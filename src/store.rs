@@ -1,12 +1,12 @@
 //! Persistence: one [`Store`] over PostgreSQL or SQLite. It stores and loads rows and knows
 //! nothing of OAuth; each atomic step the protocol needs is one method.
 //!
-//! Shared code is split by table (`clients`, `users`, `families`, `tokens`, `codes`, `events`) and
-//! by concern (`cleanup` for the janitor, `client_cache` for the coherent cache of client rows). Each
-//! statement is a named constant with `$N` placeholders, which both backends accept, run through
-//! [`on_pool!`] on whichever pool the store holds. The few dialect forks sit side by side in
-//! [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a transaction on
-//! SQLite) and how each backend tells this process that a client row changed.
+//! Shared code is split by table (`clients`, `users`, `families`, `tokens`, `codes`, `events`,
+//! `throttle`) and by concern (`cleanup` for the janitor, `client_cache` for the coherent cache of
+//! client rows). Each statement is a named constant with `$N` placeholders, which both backends
+//! accept, run through [`on_pool!`] on whichever pool the store holds. The few dialect forks sit
+//! side by side in [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a
+//! transaction on SQLite) and how each backend tells this process that a client row changed.
 
 mod checkout;
 pub mod cleanup;
@@ -19,6 +19,7 @@ pub mod families;
 mod postgres;
 pub mod sessions;
 mod sqlite;
+pub mod throttle;
 pub mod tokens;
 pub mod types;
 pub mod users;
@@ -41,6 +42,7 @@ pub use consents::ConsentRecord;
 pub use events::{EventFilter, NewSecurityEvent, SecurityEventRecord};
 pub use families::{FamilyFilter, FamilyRecord, NewFamily, NewGrant};
 pub use sessions::{SessionRecord, UserSessionRecord};
+pub use throttle::ThrottleKind;
 pub use tokens::{NewToken, Revocation, Rotation, TokenRecord};
 pub use types::{ActorKind, Digest, EventKind, GrantType, TokenKind};
 pub use users::{UserFilter, UserRecord};

@@ -3,6 +3,8 @@
 //! ([`check_registration`]; redirect URIs themselves are checked by `oauth::redirect_uri`). The
 //! CLI, the admin API and the console come through here.
 
+use std::ops::RangeInclusive;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
@@ -11,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::page::{Page, PageRequest};
 use super::{check_filter_keys, check_key, hash_secret, is_vschar_text, AdminError, Origin};
+use crate::config::{MAX_LIFETIME_SECS, MAX_REPLAY_WINDOW_SECS};
 use crate::oauth::events::SecurityEvent;
 use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
@@ -85,7 +88,7 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
             }
             id
         }
-        None => random_text(16),
+        None => new_client_id(),
     };
     if spec.name.trim().is_empty() {
         return Err(AdminError::Invalid("a client needs a --name".into()));
@@ -202,19 +205,23 @@ pub async fn update(auth: &Authority, client_id: &str, changes: ClientChanges) -
         introspect,
     })?;
     let mut policy = current.policy;
-    let set = |target: &mut Option<i64>, change: Option<Option<i64>>, what: &str, min: i64| {
+    let set = |target: &mut Option<i64>, change: Option<Option<i64>>, what: &str, range: RangeInclusive<i64>| {
         if let Some(value) = change {
-            if value.is_some_and(|v| v < min) {
-                return Err(AdminError::Invalid(format!("{what} must be at least {min}")));
+            if value.is_some_and(|v| !range.contains(&v)) {
+                let (min, max) = range.into_inner();
+                return Err(AdminError::Invalid(format!("{what} must be between {min} and {max} seconds")));
             }
             *target = value;
         }
         Ok(())
     };
-    set(&mut policy.access_lifetime_secs, changes.access_lifetime_secs, "the access token lifetime", 1)?;
-    set(&mut policy.refresh_lifetime_secs, changes.refresh_lifetime_secs, "the refresh token lifetime", 1)?;
-    set(&mut policy.family_lifetime_secs, changes.family_lifetime_secs, "the family lifetime", 0)?;
-    set(&mut policy.replay_window_secs, changes.replay_window_secs, "the replay window", 0)?;
+    let lifetime = |min| min..=MAX_LIFETIME_SECS;
+    set(&mut policy.access_lifetime_secs, changes.access_lifetime_secs, "the access token lifetime", lifetime(1))?;
+    set(&mut policy.refresh_lifetime_secs, changes.refresh_lifetime_secs, "the refresh token lifetime", lifetime(1))?;
+    set(&mut policy.family_lifetime_secs, changes.family_lifetime_secs, "the family lifetime", lifetime(0))?;
+    // The same bound as tokens.replay_window_secs (README, security notes).
+    let window = 0..=MAX_REPLAY_WINDOW_SECS;
+    set(&mut policy.replay_window_secs, changes.replay_window_secs, "the replay window", window)?;
     if let Some(rotate) = changes.rotate_refresh_tokens {
         policy.rotate_refresh_tokens = rotate;
     }
@@ -455,8 +462,34 @@ fn validate_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
 }
 
 /// `bytes` random bytes from the OS CSPRNG as URL-safe base64.
+/// A generated client id: 128 random bits, base64url, starting with a letter or digit — an id
+/// starting with `-` would read as an option on every command line that names it
+/// (`oauthd client show -x…`, `curl -u`).
+fn new_client_id() -> String {
+    loop {
+        let id = random_text(16);
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
+}
+
 pub(crate) fn random_text(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[cfg(test)]
+mod generated_id_tests {
+    use super::new_client_id;
+
+    #[test]
+    fn generated_client_ids_never_start_with_a_dash_or_underscore() {
+        for _ in 0..2000 {
+            let id = new_client_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 }

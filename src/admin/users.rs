@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::page::{Page, PageRequest};
 use super::{check_key, hash_secret, AdminError, Origin};
+use crate::config::MAX_PASSWORD_BYTES;
 use crate::oauth::events::SecurityEvent;
 use crate::oauth::Authority;
 use crate::store::{EventKind, StoreError, UserFilter, UserRecord};
@@ -16,17 +17,24 @@ fn validate_username(username: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn validate_password(password: &SecretString) -> Result<(), AdminError> {
+/// The password policy, for every way a password is set (CLI, admin API, console): at least
+/// `users.min_password_length` characters, at most [`MAX_PASSWORD_BYTES`] bytes (what argon2id is
+/// given stays bounded). The message never quotes the password.
+fn validate_password(auth: &Authority, password: &SecretString) -> Result<(), AdminError> {
     let p = password.expose_secret();
-    if p.is_empty() || p.len() > 1024 {
-        return Err(AdminError::Invalid("a password must be 1-1024 bytes".into()));
+    let min = auth.settings.users.min_password_length;
+    if p.chars().count() < min || p.len() > MAX_PASSWORD_BYTES {
+        return Err(AdminError::Invalid(format!(
+            "a password must be at least {min} characters (users.min_password_length) and at most \
+             {MAX_PASSWORD_BYTES} bytes"
+        )));
     }
     Ok(())
 }
 
 pub async fn create(auth: &Authority, username: &str, password: &SecretString) -> Result<(), AdminError> {
     validate_username(username)?;
-    validate_password(password)?;
+    validate_password(auth, password)?;
     let hash = hash_secret(auth, password).await?;
     auth.store.insert_user(username, &hash, auth.clock.now()).await.map_err(|e| match e {
         StoreError::Duplicate => AdminError::AlreadyExists(format!("user {username}")),
@@ -70,7 +78,7 @@ pub async fn set_password(
     username: &str,
     password: &SecretString,
 ) -> Result<(), AdminError> {
-    validate_password(password)?;
+    validate_password(auth, password)?;
     let hash = hash_secret(auth, password).await?;
     if !is_known_key(username) || !auth.store.set_user_password(username, &hash, auth.clock.now()).await? {
         return Err(not_found(username));

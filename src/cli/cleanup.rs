@@ -17,6 +17,7 @@ pub async fn run(auth: &Authority, flag: JsonFlag) -> anyhow::Result<()> {
         println!("authorization codes deleted: {}", report.codes);
         println!("security events deleted:  {}", report.security_events);
         println!("sign-in sessions deleted: {}", report.sessions);
+        println!("login throttles deleted:  {}", report.login_throttles);
         println!("backlog at start:         {}", report.backlog);
         println!("batches: {}, slowest {} ms, pass {} ms", report.batches, report.max_batch_ms, report.elapsed_ms);
     }

@@ -10,7 +10,7 @@ use super::AppState;
 use crate::oauth::OAuthError;
 
 pub async fn token(State(auth): State<AppState>, request: OAuthRequest) -> Result<Response, OAuthError> {
-    let answer = auth.token_request(request.authorization.as_deref(), &request.params).await?;
+    let answer = auth.token_request(request.authorization.as_deref(), &request.params, request.peer).await?;
     tracing::Span::current().record("outcome", "issued");
     Ok(no_store(Json(answer).into_response()))
 }

@@ -3,9 +3,10 @@
 //! never both ("The client MUST NOT use more than one authentication method in each request").
 //!
 //! Basic credentials are the form-urlencoded client id and secret joined by `:` and base64
-//! encoded. The seed's literal curl sends `Authorization: Basic <b64>, Content-Type: ...` as one
-//! header, so the credentials are the token after `Basic` up to the first comma or space, with or
-//! without `=` padding.
+//! encoded, one token after `Basic`, with or without `=` padding, and nothing after it but spaces
+//! — except that the seed's literal curl sends `Authorization: Basic <b64>, Content-Type: ...` as
+//! one header, so another header folded in after a comma is tolerated. Several `Authorization`
+//! headers are refused before this (`http::extract`).
 //!
 //! A public client (RFC 6749 §2.1, `token_endpoint_auth_method` "none") has no secret: it
 //! identifies itself by `client_id` in the body alone (§3.2.1, RFC 7009 §2.1). A secret presented
@@ -85,7 +86,12 @@ fn parse_basic(header: &[u8]) -> Result<(String, SecretString), OAuthError> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(OAuthError::invalid_client("only HTTP Basic client authentication is supported"));
     }
-    let encoded = rest.trim_start().split([',', ' ']).next().unwrap_or_default();
+    let rest = rest.trim_start();
+    let (encoded, after) = rest.split_at(rest.find([',', ' ']).unwrap_or(rest.len()));
+    if !is_folded_header(after) {
+        // `Basic <b64> junk`: RFC 7617 credentials are the scheme and one token68, nothing more.
+        return Err(bad());
+    }
     let decoded = BASE64_ANY_PADDING.decode(encoded).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
@@ -95,6 +101,19 @@ fn parse_basic(header: &[u8]) -> Result<(String, SecretString), OAuthError> {
         return Err(bad());
     }
     Ok((id, SecretString::from(secret)))
+}
+
+/// What may follow the base64 token: nothing but spaces, or — the seed's literal curl — a comma
+/// and another header folded into the same value (`, Content-Type: application/x-…`).
+fn is_folded_header(after: &str) -> bool {
+    let after = after.trim();
+    let Some(folded) = after.strip_prefix(',') else {
+        return after.is_empty();
+    };
+    let Some((name, _value)) = folded.trim_start().split_once(':') else {
+        return false;
+    };
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Reverses `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
@@ -124,9 +143,9 @@ impl AuthenticatedClient {
 
 /// Authenticates the client: one lookup (from the store's client cache when it holds the row),
 /// then either a cache hit (this very secret was verified against this very row before, see
-/// [`super::secret_cache`]) or one argon2id verification (against a dummy hash when the client
-/// does not exist, so unknown ids cost the same as wrong secrets). After repeated failures for the
-/// id, uncached secrets are refused without argon2id for a short backoff. A disabled client fails.
+/// [`super::secret_cache`]) or one argon2id verification. An unknown id fails without one. After
+/// repeated failures for the id, uncached secrets are refused without argon2id for a short
+/// backoff. A disabled client fails.
 #[tracing::instrument(skip_all, fields(client_id = %credentials.client_id))]
 pub async fn authenticate(
     store: &Store,
@@ -152,21 +171,24 @@ pub async fn authenticate(
         }
         other => other,
     };
+    // Client ids are not secret (they travel in redirects and front-end code): an unknown one is
+    // refused without argon2id, so a flood of made-up ids costs no hashing at all.
+    let Some(client) = client else {
+        tracing::info!("client authentication failed: unknown client id");
+        return Err(failed(credentials));
+    };
     if cache.is_backing_off(&credentials.client_id) {
         tracing::info!("client authentication refused: too many recent failures for this id");
         return Err(failed(credentials));
     }
-    let matched = hasher.verify(secret, client.as_ref().map(|c| c.secret_hash.as_str())).await?;
-    match client {
-        Some(client) if matched && client.disabled_at.is_none() => {
-            cache.remember(&client, secret);
-            Ok(AuthenticatedClient(client))
-        }
-        _ => {
-            cache.record_failure(&credentials.client_id);
-            tracing::info!("client authentication failed");
-            Err(failed(credentials))
-        }
+    let matched = hasher.verify(secret, &client.secret_hash).await?;
+    if matched && client.disabled_at.is_none() {
+        cache.remember(&client, secret);
+        Ok(AuthenticatedClient(client))
+    } else {
+        cache.record_failure(&credentials.client_id);
+        tracing::info!("client authentication failed");
+        Err(failed(credentials))
     }
 }
 
@@ -209,6 +231,7 @@ mod tests {
         assert_eq!(parsed(&basic_of("client:s3cret")), want);
         assert_eq!(parsed(&format!("Basic {}", STANDARD_NO_PAD.encode("client:s3cret"))), want);
         assert_eq!(parsed(&format!("basic   {}", STANDARD.encode("client:s3cret"))), want, "scheme case, spaces");
+        assert_eq!(parsed(&format!("Basic {}  ", STANDARD.encode("client:s3cret"))), want, "trailing spaces");
     }
 
     #[test]
@@ -242,6 +265,11 @@ mod tests {
             &basic_of("id:%FF"),
             "Bearer abc",
             "Digest username=x",
+            &format!("{} junk", basic_of("c:s")),
+            &format!("{} {}", basic_of("c:s"), STANDARD.encode("d:t")),
+            &format!("{}, junk", basic_of("c:s")),
+            &format!("{},", basic_of("c:s")),
+            &format!("{}, : x", basic_of("c:s")),
         ] {
             assert_eq!(parsed(header), Err(ErrorCode::InvalidClient), "{header:?}");
         }

@@ -6,17 +6,21 @@ pub mod client_credentials;
 pub mod password;
 pub mod refresh_token;
 
+use std::net::IpAddr;
+
 use super::client_auth::ClientCredentials;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::{Authority, GrantType, TokenResponse};
 
 impl Authority {
-    /// Handles one token request: its `Authorization` header value and its body parameters.
+    /// Handles one token request: its `Authorization` header value, its body parameters, and the
+    /// client's address (for the login throttle of the password grant).
     pub async fn token_request(
         &self,
         authorization: Option<&[u8]>,
         params: &Params,
+        peer: Option<IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
         let grant_type = params.require("grant_type")?;
         let span = tracing::Span::current();
@@ -34,7 +38,7 @@ impl Authority {
         match grant {
             GrantType::AuthorizationCode => authorization_code::grant(self, &client, params).await,
             GrantType::ClientCredentials => client_credentials::grant(self, &client, params).await,
-            GrantType::Password => password::grant(self, &client, params).await,
+            GrantType::Password => password::grant(self, &client, params, peer).await,
             GrantType::RefreshToken => refresh_token::grant(self, &client, params).await,
         }
     }

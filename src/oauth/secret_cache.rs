@@ -15,8 +15,8 @@
 //! afresh as soon as its new row is read.
 //!
 //! Only successes are cached. A wrong secret never matches (its MAC differs) and goes to argon2id,
-//! which the hasher's semaphores bound. On top of that, per client id — known or not, so that the
-//! backoff says nothing about which ids exist — after `client_failure_threshold` consecutive
+//! which the hasher's semaphores bound. On top of that, per known client id (an unknown id is
+//! refused without argon2id and needs no backoff) after `client_failure_threshold` consecutive
 //! failures, attempts are refused at once with `invalid_client`, without argon2id, for 1 s,
 //! doubling with each further failure up to `client_failure_backoff_max_secs` ([`backoff_secs`]);
 //! attempts refused this way do not count. A secret already verified (cached) is always accepted,
@@ -140,7 +140,7 @@ impl SecretCache {
         lock(&self.failures).get(client_id).and_then(|f| f.refused_until).is_some_and(|until| now < until)
     }
 
-    /// Counts a failed verification for this client id (whether or not the id exists).
+    /// Counts a failed verification for this client id.
     pub fn record_failure(&self, client_id: &str) {
         if self.failure_threshold == 0 {
             return;

@@ -38,8 +38,10 @@ impl Authority {
         } else {
             None
         };
-        let matched =
-            self.hasher.verify(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let matched = self
+            .hasher
+            .verify_password(password.expose_secret(), user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
         match user {
             Some(user) if matched && user.disabled_at.is_none() => Ok(user.username),
             _ => {

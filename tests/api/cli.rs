@@ -68,9 +68,11 @@ async fn user_create_set_password_and_delete_read_passwords_from_stdin(app: Test
     assert!(created.success, "{}", created.stderr);
     assert_eq!(password_grant("first pass word").await.status(), 200);
 
-    assert!(app.oauthd(&["user", "set-password", "alice", "--password-stdin"]).run_with_stdin("second\n").success);
+    assert!(
+        app.oauthd(&["user", "set-password", "alice", "--password-stdin"]).run_with_stdin("second pass word\n").success
+    );
     assert_eq!(password_grant("first pass word").await.status(), 400);
-    assert_eq!(password_grant("second").await.status(), 200);
+    assert_eq!(password_grant("second pass word").await.status(), 200);
 
     assert_eq!(app.oauthd(&["user", "list"]).run_ok().stdout.trim(), "alice");
 

@@ -18,6 +18,8 @@ on_both_backends!(
     an_unknown_client_is_invalid_client,
     special_characters_in_client_id_and_secret_are_form_encoded,
     malformed_basic_credentials_are_invalid_client,
+    basic_credentials_followed_by_junk_are_invalid_client,
+    several_authorization_headers_are_invalid_request,
 );
 
 async fn the_seed_literal_header_with_both_headers_in_one_authenticates(app: TestApp) {
@@ -98,4 +100,34 @@ async fn malformed_basic_credentials_are_invalid_client(app: TestApp) {
         let r = app.post_raw("/token", Some(header), "grant_type=client_credentials".into()).await;
         assert_error(r, 401, "invalid_client").await;
     }
+}
+
+async fn basic_credentials_followed_by_junk_are_invalid_client(app: TestApp) {
+    app.seed_client().await;
+    let body = || "grant_type=client_credentials&scope=PRODUCTION".to_owned();
+    for junk in ["junk", "X junk", ", junk", "Basic Zm9vOmJhcg=="] {
+        let header = format!("Basic {SEED_BASIC} {junk}");
+        let r = app.post_raw("/token", Some(&header), body()).await;
+        assert!(r.headers().get("www-authenticate").is_some(), "{junk}");
+        assert_error(r, 401, "invalid_client").await;
+    }
+    // The seed's header, a second header folded in after a comma, still authenticates.
+    let seed = format!("Basic {SEED_BASIC}, Content-Type: application/x-www-form-urlencoded");
+    assert_eq!(app.post_raw("/token", Some(&seed), body()).await.status(), 200);
+}
+
+async fn several_authorization_headers_are_invalid_request(app: TestApp) {
+    let client = app.seed_client().await;
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic(&client.id, &client.secret))
+        .header("authorization", basic("someone-else", "secret"))
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(r, 400, "invalid_request").await;
+    assert!(body["error_description"].as_str().unwrap().contains("Authorization"), "{body}");
 }

@@ -115,8 +115,14 @@ async fn the_clis_revocations_and_changes_are_recorded_with_the_cli_as_actor(app
     ] {
         app.oauthd(args).run_ok();
     }
-    assert!(app.oauthd(&["user", "create", "--username", "eve", "--password-stdin"]).run_with_stdin("pw\n").success);
-    assert!(app.oauthd(&["user", "set-password", "eve", "--password-stdin"]).run_with_stdin("pw2\n").success);
+    assert!(
+        app.oauthd(&["user", "create", "--username", "eve", "--password-stdin"])
+            .run_with_stdin("eve's password\n")
+            .success
+    );
+    assert!(
+        app.oauthd(&["user", "set-password", "eve", "--password-stdin"]).run_with_stdin("eve's new password\n").success
+    );
 
     let events: Vec<Value> =
         admin.events("?limit=200").await.into_iter().filter(|e| e["kind"] != "admin_api_call").collect();

@@ -2,9 +2,9 @@
 
 use oauthd::admin::clients::{self, ClientChanges};
 use oauthd::admin::{users, Origin};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Run, TestApp, TestClient};
+use crate::helpers::{assert_error, ok, Run, TestApp, TestClient};
 
 on_both_backends!(
     a_client_lifetime_override_wins_over_config_and_default_restores_it,
@@ -105,7 +105,16 @@ async fn client_update_cli_changes_policy_and_show_reports_it(app: TestApp) {
     app.await_client_change(&client.id).await;
     assert_eq!(app.client_credentials(&client, "PRODUCTION").await["expires_in"], 3600);
     let refused = app.oauthd(&["client", "update", &client.id, "--access-lifetime=-3"]).run();
-    assert!(!refused.success && refused.stderr.contains("at least"), "{}", refused.stderr);
+    assert!(!refused.success && refused.stderr.contains("between 1 and"), "{}", refused.stderr);
+    // A replay window, like tokens.replay_window_secs, is at most 60 s (README, security notes).
+    let refused = app.oauthd(&["client", "update", &client.id, "--replay-window", "61"]).run();
+    assert!(!refused.success && refused.stderr.contains("between 0 and 60"), "{}", refused.stderr);
+    app.oauthd(&["client", "update", &client.id, "--replay-window", "60"]).run_ok();
+    let admin = app.admin_api().await;
+    let path = format!("/clients/{}", client.id);
+    let refused = ok(admin.patch(&path, json!({"replay_window_secs": 61})).await, 422).await;
+    assert!(refused.to_string().contains("between 0 and 60"), "{refused}");
+    ok(admin.patch(&path, json!({"replay_window_secs": 5})).await, 200).await;
 }
 
 async fn client_revoke_tokens_revokes_every_token_of_that_client_only(app: TestApp) {
