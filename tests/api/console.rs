@@ -17,6 +17,8 @@ on_both_backends!(
     regenerating_the_secret_shows_the_new_one_once,
     an_application_is_edited_and_deleted_from_its_page,
     a_user_cannot_see_or_touch_another_users_applications,
+    revoking_an_authorized_application_ends_its_tokens_and_forgets_the_consent,
+    a_user_sees_their_sessions_and_ends_another_one,
 );
 
 /// The value of the input or textarea with `id` on `page`, unescaped.
@@ -314,4 +316,81 @@ async fn a_user_cannot_see_or_touch_another_users_applications(app: TestApp) {
     }
     app.client_credentials(&client, "PRODUCTION").await;
     assert!(alice.get(&path).await.body.contains("billing"));
+}
+
+async fn revoking_an_authorized_application_ends_its_tokens_and_forgets_the_consent(app: TestApp) {
+    let mut alice = signed_in_alice(&app).await;
+    let client = app
+        .create_client(oauthd::admin::clients::ClientSpec {
+            name: "Photo printer".into(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            scopes: vec!["PRODUCTION".into()],
+            redirect_uris: vec!["https://printer.example.com/cb".into()],
+            pkce_optional: true,
+            ..Default::default()
+        })
+        .await;
+    let none = alice.get("/console/authorized").await;
+    assert!(none.body.contains("You have not authorized any application"));
+    // Alice allows it on the consent page, and it exchanges the code.
+    let query = crate::helpers::form(&[
+        ("response_type", "code"),
+        ("client_id", &client.id),
+        ("redirect_uri", "https://printer.example.com/cb"),
+        ("scope", "PRODUCTION"),
+    ]);
+    let consent = alice.get(&format!("/authorize?{query}")).await;
+    assert_eq!(consent.status, 200, "{consent:?}");
+    let request = consent.hidden("request");
+    let allowed = alice.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
+    let location = url::Url::parse(allowed.location()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let exchange = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://printer.example.com/cb")];
+    let tokens: serde_json::Value = app.post_token_basic(&client, &exchange).await.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let page = alice.get("/console/authorized").await;
+    assert!(page.body.contains("Photo printer") && page.body.contains("PRODUCTION"), "{}", page.body);
+    assert!(!page.body.contains("Last used</dt><dd>—"), "the exchange is its last use");
+    let revoked = alice.submit(&page, &format!("/console/authorized/{}/revoke", client.id), &[]).await;
+    assert_eq!(revoked.redirected(), "/console/authorized");
+    assert!(!app.is_active(&access).await && !app.is_active(&refresh).await, "its grant ended");
+    assert!(alice.get("/console/authorized").await.body.contains("You have not authorized any application"));
+    // Forgotten: the client must ask again.
+    let again = alice.get(&format!("/authorize?{query}")).await;
+    assert_eq!(again.status, 200, "the consent page again, not a code");
+    let admin = app.admin_api().await;
+    let events = admin.events("?kind=consent_revoked").await;
+    assert_eq!((events.len(), &events[0]["username"], &events[0]["client_id"]), (1, &json!("alice"), &json!(client.id)));
+    // Nobody else's consent can be withdrawn: not found.
+    let missing = alice.submit(&page, &format!("/console/authorized/{}/revoke", client.id), &[]).await;
+    assert_eq!(missing.status, 404);
+}
+
+async fn a_user_sees_their_sessions_and_ends_another_one(app: TestApp) {
+    let mut here = signed_in_alice(&app).await;
+    let mut there = app.signed_in("alice", "alice-password").await;
+    app.create_user("bob", "bob-password").await;
+    let mut bob = app.signed_in("bob", "bob-password").await;
+    let page = here.get("/console/sessions").await;
+    assert_eq!(page.status, 200);
+    let ends: Vec<&str> = page.body.match_indices("/console/sessions/").map(|(i, _)| &page.body[i..i + 86]).collect();
+    assert_eq!(ends.len(), 2, "alice's two sessions, not bob's: {}", page.body);
+    assert_eq!(page.body.matches("(this browser)").count(), 1);
+    // Bob cannot end alice's sessions: not found.
+    let bobs_page = bob.get("/console/sessions").await;
+    for end in &ends {
+        assert_eq!(bob.submit(&bobs_page, end, &[]).await.status, 404);
+    }
+    assert_eq!(there.get("/console/sessions").await.status, 200, "still signed in there");
+    // Alice ends the other one (the one not marked as this browser).
+    let other = ends.iter().find(|end| {
+        let at = page.body.find(*end).unwrap();
+        !page.body[..at].rsplit("<li>").next().unwrap().contains("(this browser)")
+    });
+    let ended = here.submit(&page, other.unwrap(), &[]).await;
+    assert_eq!(ended.redirected(), "/console/sessions");
+    assert!(there.get("/console/sessions").await.redirected().starts_with("/login"), "signed out there");
+    assert_eq!(here.get("/console/sessions").await.status, 200, "still signed in here");
 }
