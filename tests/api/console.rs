@@ -345,7 +345,8 @@ async fn revoking_an_authorized_application_ends_its_tokens_and_forgets_the_cons
     let allowed = alice.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
     let location = url::Url::parse(allowed.location()).unwrap();
     let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-    let exchange = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://printer.example.com/cb")];
+    let exchange =
+        [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://printer.example.com/cb")];
     let tokens: serde_json::Value = app.post_token_basic(&client, &exchange).await.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
@@ -362,7 +363,10 @@ async fn revoking_an_authorized_application_ends_its_tokens_and_forgets_the_cons
     assert_eq!(again.status, 200, "the consent page again, not a code");
     let admin = app.admin_api().await;
     let events = admin.events("?kind=consent_revoked").await;
-    assert_eq!((events.len(), &events[0]["username"], &events[0]["client_id"]), (1, &json!("alice"), &json!(client.id)));
+    assert_eq!(
+        (events.len(), &events[0]["username"], &events[0]["client_id"]),
+        (1, &json!("alice"), &json!(client.id))
+    );
     // Nobody else's consent can be withdrawn: not found.
     let missing = alice.submit(&page, &format!("/console/authorized/{}/revoke", client.id), &[]).await;
     assert_eq!(missing.status, 404);
