@@ -1,18 +1,21 @@
 //! Operator actions: the one place their rules live — validation, secret hashing, cache
 //! invalidation (through the store) and security-event recording. The CLI (`oauthd client …`,
 //! `oauthd user …`, `oauthd token …`), the admin API (`http::admin_api`) and the console call the
-//! same functions; tests seed through them too.
+//! same functions; tests seed through them too. [`applications`] holds the self-service rules of
+//! the console (a user's own clients, the scopes the operator offers them) over the same functions.
 //!
 //! A function that causes a security event takes the [`Origin`] of the action (the CLI, an
 //! administrator or a client of the admin API, with the peer's address) and records the event
 //! itself, so no caller can forget it. Lists are paged ([`page`]) and their JSON shapes, shared by
 //! `--json` and the API, are in [`views`].
 
+pub mod applications;
 pub mod clients;
 pub mod consents;
 pub mod events;
 pub mod grants;
 pub mod page;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 pub mod views;

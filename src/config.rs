@@ -34,6 +34,7 @@ pub struct Settings {
     pub janitor: JanitorSettings,
     pub tls: TlsSettings,
     pub admin: AdminSettings,
+    pub console: ConsoleSettings,
     pub ui: UiSettings,
     pub sessions: SessionSettings,
     pub users: UserSettings,
@@ -418,6 +419,22 @@ impl Default for AdminSettings {
     }
 }
 
+/// The self-service console: what a signed-in user may give the applications they register
+/// (`src/admin/applications.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// The scopes a user may give their own applications (and so request for their tokens); never
+    /// `admin.scope`.
+    pub allowed_scopes: Vec<String>,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings { allowed_scopes: vec!["PRODUCTION".into(), "SANDBOX".into()] }
+    }
+}
+
 /// The pages people see: sign-in, consent, sign-out (`src/web.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -674,6 +691,16 @@ impl Settings {
         }
         if self.admin.listen.is_some() && self.admin.listen == self.metrics.listen {
             return invalid("admin.listen", "must differ from metrics.listen");
+        }
+        if !self.console.allowed_scopes.iter().all(|s| is_scope_token(s)) {
+            return invalid("console.allowed_scopes", "must hold scope tokens (RFC 6749 section 3.3)");
+        }
+        // A user's own application holding the admin scope would call the admin API as itself.
+        if self.console.allowed_scopes.contains(&self.admin.scope) {
+            return invalid(
+                "console.allowed_scopes",
+                "must not hold admin.scope: users would grant themselves the admin API",
+            );
         }
         // [ui] and [sessions] (the pages, src/web.rs).
         if !(60..=MAX_SESSION_IDLE_SECS).contains(&self.sessions.idle_secs) {
@@ -1302,6 +1329,18 @@ mod tests {
         };
         assert_eq!(rejected(same), "admin.listen");
         assert!(accepted(|s| s.admin.listen = Some(address)));
+    }
+
+    #[test]
+    fn console_scopes_must_be_scope_tokens_and_never_the_admin_scope() {
+        assert_eq!(rejected(|s| s.console.allowed_scopes = vec!["two words".into()]), "console.allowed_scopes");
+        assert_eq!(rejected(|s| s.console.allowed_scopes.push("oauthd:admin".into())), "console.allowed_scopes");
+        let moved = |s: &mut Settings| {
+            s.admin.scope = "ops".into();
+            s.console.allowed_scopes.push("oauthd:admin".into());
+        };
+        assert!(accepted(moved));
+        assert!(accepted(|s| s.console.allowed_scopes.clear()));
     }
 
     #[test]

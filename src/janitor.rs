@@ -209,8 +209,8 @@ async fn run_steps(auth: &Authority) -> Result<CleanupReport, StoreError> {
         }
     }
 
-    report.login_throttles = throttles;
     report.sessions = sessions;
+    report.login_throttles = throttles;
     report.replays_dropped = replays;
     report.codes = codes;
     report.security_events = events;

@@ -41,7 +41,7 @@ pub use codes::{CodeExchange, CodeRecord, NewCode};
 pub use consents::ConsentRecord;
 pub use events::{EventFilter, NewSecurityEvent, SecurityEventRecord};
 pub use families::{FamilyFilter, FamilyRecord, NewFamily, NewGrant};
-pub use sessions::SessionRecord;
+pub use sessions::{SessionRecord, UserSessionRecord};
 pub use throttle::ThrottleKind;
 pub use tokens::{NewToken, Revocation, Rotation, TokenRecord};
 pub use types::{ActorKind, Digest, EventKind, GrantType, TokenKind};

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod assets;
 pub mod authorize;
+pub mod console;
 pub mod home;
 pub mod login;
 pub mod logout;
@@ -43,6 +44,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/authorize/decision", axum::routing::post(authorize::decide))
         .route(assets::STYLESHEET, get(assets::stylesheet))
         .merge(admin::routes(state))
+        .merge(console::routes())
         .layer(axum::middleware::from_fn_with_state(headers, security_headers))
 }
 

@@ -12,7 +12,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::page::{Page, PageRequest};
-use super::{check_key, hash_secret, is_vschar_text, AdminError, Origin};
+use super::{check_filter_keys, check_key, hash_secret, is_vschar_text, AdminError, Origin};
 use crate::config::{MAX_LIFETIME_SECS, MAX_REPLAY_WINDOW_SECS};
 use crate::oauth::events::SecurityEvent;
 use crate::oauth::redirect_uri;
@@ -42,6 +42,8 @@ pub struct ClientSpec {
     pub pkce_optional: bool,
     /// A first-party client: the user's consent is implicit.
     pub first_party: bool,
+    /// The user who may manage it in the console (an existing username); `None`: the operator's.
+    pub owner: Option<String>,
 }
 
 /// Changes to a client; `None` leaves an attribute as it is. For policy values, `Some(None)`
@@ -102,6 +104,12 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         return Err(AdminError::Invalid("default scopes must be among the client's scopes".into()));
     }
     let redirect_uris = validate_redirect_uris(&spec.redirect_uris)?;
+    if let Some(owner) = &spec.owner {
+        super::users::find(auth, owner).await.map_err(|e| match e {
+            AdminError::NotFound(_) => unknown_owner(owner),
+            e => e,
+        })?;
+    }
     let pkce_required = !spec.pkce_optional;
     check_registration(&Registration {
         public: spec.public,
@@ -143,10 +151,13 @@ pub async fn create(auth: &Authority, spec: ClientSpec) -> Result<CreatedClient,
         public: spec.public,
         pkce_required,
         first_party: spec.first_party,
+        owner: spec.owner.as_deref(),
         now,
     };
     auth.store.insert_client(&new).await.map_err(|e| match e {
         StoreError::Duplicate => AdminError::AlreadyExists(format!("client {client_id}")),
+        // The owner was deleted since it was looked up.
+        StoreError::Gone => unknown_owner(spec.owner.as_deref().unwrap_or_default()),
         e => e.into(),
     })?;
     if spec.introspect {
@@ -287,6 +298,8 @@ pub struct ClientListFilter {
     pub grant_type: Option<String>,
     /// Clients allowed this scope (one scope token).
     pub scope: Option<String>,
+    /// Clients this user owns.
+    pub owner: Option<String>,
 }
 
 /// A page of clients matching `filter`, by client id.
@@ -306,7 +319,8 @@ pub async fn page(
         other => other,
     };
     let after: Option<String> = request.after()?;
-    let store_filter = ClientFilter { disabled: filter.disabled, grant_type, scope };
+    check_filter_keys(&[("owner", &filter.owner)])?;
+    let store_filter = ClientFilter { disabled: filter.disabled, grant_type, scope, owner: filter.owner.as_deref() };
     let rows = auth.store.list_clients_page(store_filter, after.as_deref(), request.fetch()).await?;
     Ok(Page::from_rows(rows, request, |c| c.client_id.clone()))
 }
@@ -344,6 +358,10 @@ pub async fn rotate_secret(
     }
     auth.record_security_event(event).await;
     Ok(secret)
+}
+
+fn unknown_owner(owner: &str) -> AdminError {
+    AdminError::Invalid(format!("the owner {owner:?} is not a user"))
 }
 
 fn not_found(client_id: &str) -> AdminError {

@@ -15,9 +15,11 @@ use crate::oauth::{Authority, GrantType, TokenResponse};
 use crate::store::{EventKind, TokenKind};
 
 /// Issues an access + refresh token pair to `client_id`, for `username` when given (recorded as a
-/// password-grant family) or for the client itself (a client_credentials family).
+/// password-grant family) or for the client itself (a client_credentials family). Recorded as a
+/// security event naming the new grant family: these tokens come from no grant at /token.
 pub async fn issue(
     auth: &Authority,
+    origin: &Origin,
     client_id: &str,
     username: Option<&str>,
     scopes: &[String],
@@ -39,9 +41,14 @@ pub async fn issue(
         .map_err(|e| AdminError::Invalid(e.description.into_owned()))?;
     let grant_type = if username.is_some() { GrantType::Password } else { GrantType::ClientCredentials };
     let client = AuthenticatedClient::for_operator(std::sync::Arc::new(client));
-    auth.issue(Grant { client: &client, grant_type, username, scope: &scope })
+    let issued = auth
+        .issue_family(Grant { client: &client, grant_type, username, scope: &scope })
         .await
-        .map_err(|e| AdminError::Other(e.into()))
+        .map_err(|e| AdminError::Other(e.into()))?;
+    let event = SecurityEvent::new(EventKind::TokensIssued, origin).client(client_id).user(username);
+    auth.record_security_event(event.family(&issued.family_id).detail(format!("scope {:?}", issued.answer.scope)))
+        .await;
+    Ok(issued.answer)
 }
 
 /// What oauthd knows of a token, whatever its state; `None` when it is not an oauthd token or

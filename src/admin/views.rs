@@ -34,6 +34,8 @@ pub struct ClientView {
     pub first_party: bool,
     /// A disabled client cannot authenticate.
     pub disabled: bool,
+    /// The user who registered it in the console and manages it there; null for the operator's.
+    pub owner: Option<String>,
     /// Bumped by every change to the client.
     pub secret_version: i64,
     /// Unix seconds.
@@ -84,6 +86,7 @@ impl ClientView {
             pkce_required: c.pkce_required || c.public,
             first_party: c.first_party,
             disabled: c.disabled_at.is_some(),
+            owner: c.owner.clone(),
             secret_version: c.secret_version,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -242,8 +245,8 @@ pub struct EventView {
     /// refresh_token_reuse, authorization_code_reuse, login_locked, token_revoked, grant_revoked, client_tokens_revoked,
     /// user_tokens_revoked, client_disabled, client_enabled, client_deleted,
     /// client_secret_rotated, user_disabled, user_enabled, user_deleted, user_password_reset,
-    /// user_admin_granted, user_admin_revoked, admin_api_call, admin_api_denied,
-    /// admin_console_action.
+    /// user_admin_granted, user_admin_revoked, tokens_issued, consent_revoked, admin_api_call,
+    /// admin_api_denied, admin_console_action.
     pub kind: String,
     /// Who: user (an administrator), client (the admin API with a client's token), cli, system.
     pub actor_type: String,

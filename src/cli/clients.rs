@@ -84,6 +84,10 @@ pub struct CreateClientArgs {
     /// A first-party client: users are not asked for consent.
     #[arg(long, value_name = "on|off", num_args = 0..=1, default_missing_value = "on", value_parser = on_off)]
     pub first_party: Option<bool>,
+    /// A user (existing username) who may manage the client in the console as their own
+    /// application; without it, only operators manage it.
+    #[arg(long, value_name = "USERNAME")]
+    pub owner: Option<String>,
     #[command(flatten)]
     pub json: JsonFlag,
 }
@@ -167,6 +171,7 @@ pub async fn run(auth: &Authority, command: ClientCommand) -> anyhow::Result<()>
                 public: args.public,
                 pkce_optional: args.pkce == PkceArg::Optional,
                 first_party: args.first_party.unwrap_or(false),
+                owner: args.owner,
             };
             let created = clients::create(auth, spec).await?;
             print_credentials(auth, &created.client, created.client_secret.as_ref(), args.json.json);
@@ -259,6 +264,7 @@ fn print_client(auth: &Authority, c: &ClientRecord, as_json: bool) {
     println!("pkce_required:              {}", c.pkce_required || c.public);
     println!("first_party:                {}", c.first_party);
     println!("disabled:                   {}", c.disabled_at.is_some());
+    println!("owner:                      {}", c.owner.as_deref().unwrap_or("-"));
     println!("secret_version:             {}", c.secret_version);
     println!("access_lifetime_secs:       {}", p.access_lifetime_secs);
     println!("refresh_lifetime_secs:      {}", p.refresh_lifetime_secs);

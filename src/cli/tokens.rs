@@ -32,7 +32,7 @@ pub enum TokenCommand {
 pub async fn run(auth: &Authority, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Issue { client_id, username, scopes, json } => {
-            let answer = tokens::issue(auth, &client_id, username.as_deref(), &scopes).await?;
+            let answer = tokens::issue(auth, &Origin::cli(), &client_id, username.as_deref(), &scopes).await?;
             if json.json {
                 println!("{}", serde_json::to_string(&answer)?);
             } else {

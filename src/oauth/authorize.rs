@@ -275,6 +275,7 @@ mod tests {
             public,
             pkce_required,
             first_party: false,
+            owner: None,
         }
     }
 

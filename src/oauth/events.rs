@@ -141,6 +141,8 @@ fn describe(kind: EventKind) -> (bool, &'static str) {
         EventKind::UserPasswordReset => (false, "an administrator set a user's password"),
         EventKind::UserAdminGranted => (false, "a user was made an administrator"),
         EventKind::UserAdminRevoked => (false, "a user is no longer an administrator"),
+        EventKind::TokensIssued => (false, "tokens were issued without a grant at the token endpoint"),
+        EventKind::ConsentRevoked => (false, "a consent was withdrawn and the grants it allowed revoked"),
         EventKind::AdminApiCall => (false, "admin API call"),
         EventKind::AdminConsoleAction => (false, "admin console action"),
     }

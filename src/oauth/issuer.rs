@@ -129,6 +129,12 @@ pub(crate) struct PreparedGrant<'a> {
     pub answer: TokenResponse,
 }
 
+/// A grant family just issued, and the answer that hands its tokens out once.
+pub(crate) struct IssuedFamily {
+    pub answer: TokenResponse,
+    pub family_id: String,
+}
+
 /// A fresh grant family id.
 pub(crate) fn new_family_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -137,13 +143,19 @@ pub(crate) fn new_family_id() -> String {
 impl Authority {
     /// Issues a new grant family with its first tokens.
     pub async fn issue(&self, grant: Grant<'_>) -> Result<TokenResponse, OAuthError> {
+        Ok(self.issue_family(grant).await?.answer)
+    }
+
+    /// [`Authority::issue`], saying which grant family it created (for the security event of
+    /// tokens issued from the console).
+    pub(crate) async fn issue_family(&self, grant: Grant<'_>) -> Result<IssuedFamily, OAuthError> {
         let now = self.clock.now();
         let family_id = new_family_id();
         let scope = grant.scope.to_string();
         let prepared = self.prepare_grant(&grant, &family_id, &scope, now);
         self.store.insert_grant(&prepared.grant).await?;
         self.issued(grant.grant_type, &family_id, prepared.grant.refresh.is_some());
-        Ok(prepared.answer)
+        Ok(IssuedFamily { answer: prepared.answer, family_id })
     }
 
     /// Mints the tokens of a new grant family `family_id` with `scope` (the grant's, as text) and

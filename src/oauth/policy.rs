@@ -62,6 +62,7 @@ mod tests {
             public: false,
             pkce_required: true,
             first_party: false,
+            owner: None,
         }
     }
 

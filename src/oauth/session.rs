@@ -59,7 +59,8 @@ impl SessionId {
         self.0.expose_secret()
     }
 
-    fn digest(&self) -> Digest {
+    /// What the store keys the session by.
+    pub fn digest(&self) -> Digest {
         token_format::digest(self.expose())
     }
 

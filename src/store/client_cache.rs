@@ -155,6 +155,7 @@ mod tests {
             public: false,
             pkce_required: true,
             first_party: false,
+            owner: None,
         })
     }
 

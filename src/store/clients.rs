@@ -37,6 +37,9 @@ pub struct ClientRecord {
     pub pkce_required: bool,
     /// A first-party client: the user's consent is implicit.
     pub first_party: bool,
+    /// The user who registered it in the console and may manage it there; `None` for a client
+    /// of the operator's.
+    pub owner: Option<String>,
 }
 
 impl ClientRecord {
@@ -80,6 +83,7 @@ impl std::fmt::Debug for ClientRecord {
             .field("scopes", &self.scopes)
             .field("redirect_uris", &self.redirect_uris)
             .field("public", &self.public)
+            .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +96,8 @@ pub struct ClientFilter<'a> {
     pub grant_type: Option<GrantType>,
     /// Clients allowed this scope (one scope token).
     pub scope: Option<&'a str>,
+    /// Clients this user owns.
+    pub owner: Option<&'a str>,
 }
 
 pub struct NewClient<'a> {
@@ -106,6 +112,7 @@ pub struct NewClient<'a> {
     pub public: bool,
     pub pkce_required: bool,
     pub first_party: bool,
+    pub owner: Option<&'a str>,
     pub now: UnixTime,
 }
 
@@ -132,6 +139,7 @@ struct ClientRow {
     public_client: bool,
     pkce_required: bool,
     first_party: bool,
+    owner: Option<String>,
 }
 
 impl TryFrom<ClientRow> for ClientRecord {
@@ -164,6 +172,7 @@ impl TryFrom<ClientRow> for ClientRecord {
             public: r.public_client,
             pkce_required: r.pkce_required,
             first_party: r.first_party,
+            owner: r.owner,
         })
     }
 }
@@ -173,8 +182,8 @@ fn grant_list(grant_types: &[GrantType]) -> String {
 }
 
 const INSERT_CLIENT: &str = "insert into client (client_id, name, secret_hash, secret_version, grant_types, \
-     scopes, default_scopes, created_at, updated_at, redirect_uris, public_client, pkce_required, first_party) \
-     values ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8, $9, $10, $11)";
+     scopes, default_scopes, created_at, updated_at, redirect_uris, public_client, pkce_required, first_party, \
+     owner) values ($1, $2, $3, 1, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)";
 
 /// The client columns, for [`ClientRow`], followed by `$tail`.
 macro_rules! select_clients {
@@ -183,7 +192,7 @@ macro_rules! select_clients {
             "select client_id, name, secret_hash, secret_version, grant_types, scopes, default_scopes, \
              created_at, updated_at, access_lifetime_secs, refresh_lifetime_secs, family_lifetime_secs, \
              rotate_refresh_tokens, replay_window_secs, client_credentials_refresh, introspect, disabled_at, \
-             redirect_uris, public_client, pkce_required, first_party from client ",
+             redirect_uris, public_client, pkce_required, first_party, owner from client ",
             $tail
         )
     };
@@ -198,7 +207,7 @@ const SELECT_CLIENT_PAGE: &str = select_clients!(
     "where ($1 is null or client_id > $1) and ($2 is null or (disabled_at is not null) = $2) \
      and ($3 is null or length(replace(' ' || grant_types || ' ', ' ' || $3 || ' ', '')) < length(grant_types) + 2) \
      and ($4 is null or length(replace(' ' || scopes || ' ', ' ' || $4 || ' ', '')) < length(scopes) + 2) \
-     order by client_id limit $5"
+     and ($6 is null or owner = $6) order by client_id limit $5"
 );
 
 const DELETE_CLIENT: &str = "delete from client where client_id = $1";
@@ -237,6 +246,7 @@ impl Store {
             .bind(c.public)
             .bind(c.pkce_required)
             .bind(c.first_party)
+            .bind(c.owner)
             .execute(conn)
             .await
             .map(|done| done.rows_affected()));
@@ -292,6 +302,7 @@ impl Store {
             .bind(filter.grant_type)
             .bind(filter.scope)
             .bind(i64::from(limit))
+            .bind(filter.owner)
             .fetch_all(conn)
             .await)?;
         rows.into_iter().map(ClientRecord::try_from).collect()

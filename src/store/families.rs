@@ -110,6 +110,11 @@ const REVOKE_FAMILY: &str = "update grant_family set revoked_at = $2 where famil
 const REVOKE_CLIENT_FAMILIES: &str =
     "update grant_family set revoked_at = $2 where client_id = $1 and revoked_at is null";
 const REVOKE_USER_FAMILIES: &str = "update grant_family set revoked_at = $2 where username = $1 and revoked_at is null";
+const REVOKE_USER_CLIENT_FAMILIES: &str =
+    "update grant_family set revoked_at = $3 where username = $1 and client_id = $2 and revoked_at is null";
+/// When each client last had a token issued for the user (a grant or a refresh).
+const USER_LAST_USE: &str = "select f.client_id, max(t.issued_at) from grant_family f \
+     join token t on t.family_id = f.family_id where f.username = $1 group by f.client_id";
 
 impl Store {
     /// Creates a grant family with its access token and, optionally, its refresh token,
@@ -166,6 +171,29 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(done)
+    }
+
+    /// Revokes every grant family a user gave one client (when they withdraw their consent).
+    pub async fn revoke_user_client_families(
+        &self,
+        username: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |conn| sqlx::query(REVOKE_USER_CLIENT_FAMILIES)
+            .bind(username)
+            .bind(client_id)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
+    }
+
+    /// For each client holding tokens issued for `username` (the janitor has not deleted yet),
+    /// when the latest was issued: the "last use" of what the user authorized.
+    pub async fn user_last_use(&self, username: &str) -> Result<Vec<(String, UnixTime)>, StoreError> {
+        Ok(on_pool!(self, |conn| sqlx::query_as(USER_LAST_USE).bind(username).fetch_all(conn).await)?)
     }
 
     /// Revokes every grant family issued for a user (after a password reset).

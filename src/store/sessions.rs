@@ -21,6 +21,15 @@ pub struct SessionRecord {
     pub disabled: bool,
 }
 
+/// One of a user's sessions, as their console lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserSessionRecord {
+    pub session_digest: Digest,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub auth_time: Option<i64>,
+}
+
 const INSERT_SESSION: &str = "insert into web_session (session_digest, username, created_at, last_seen_at, auth_time) \
      values ($1, $2, $3, $3, $4)";
 const SELECT_SESSION: &str = "select s.username, s.created_at, s.last_seen_at, s.auth_time, \
@@ -29,6 +38,10 @@ const SELECT_SESSION: &str = "select s.username, s.created_at, s.last_seen_at, s
 const TOUCH_SESSION: &str = "update web_session set last_seen_at = $2 where session_digest = $1 and last_seen_at < $2";
 const DELETE_SESSION: &str = "delete from web_session where session_digest = $1";
 const DELETE_USER_SESSIONS: &str = "delete from web_session where username = $1";
+/// A user's sessions begun since `$2` and used since `$3` (the others have ended), newest first.
+const SELECT_USER_SESSIONS: &str = "select session_digest, created_at, last_seen_at, auth_time from web_session \
+     where username = $1 and created_at > $2 and last_seen_at > $3 order by last_seen_at desc, created_at desc";
+const DELETE_USER_SESSION: &str = "delete from web_session where username = $1 and session_digest = $2";
 /// Sessions idle since `$1` or begun before `$2`, at most `$3`.
 const DELETE_ENDED_SESSIONS: &str = "delete from web_session where session_digest in \
      (select session_digest from web_session where last_seen_at <= $1 or created_at <= $2 limit $3)";
@@ -68,6 +81,33 @@ impl Store {
     /// Ends a session. Returns whether it existed.
     pub async fn delete_session(&self, digest: Digest) -> Result<bool, StoreError> {
         let done = on_pool!(self, |conn| sqlx::query(DELETE_SESSION)
+            .bind(digest)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// `username`'s sessions begun after `begun_after` and used after `used_after`, most
+    /// recently used first.
+    pub async fn user_sessions(
+        &self,
+        username: &str,
+        begun_after: UnixTime,
+        used_after: UnixTime,
+    ) -> Result<Vec<UserSessionRecord>, StoreError> {
+        Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_USER_SESSIONS)
+            .bind(username)
+            .bind(begun_after)
+            .bind(used_after)
+            .fetch_all(conn)
+            .await)?)
+    }
+
+    /// Ends one of `username`'s sessions. Returns whether it was theirs and existed.
+    pub async fn delete_user_session(&self, username: &str, digest: Digest) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |conn| sqlx::query(DELETE_USER_SESSION)
+            .bind(username)
             .bind(digest)
             .execute(conn)
             .await

@@ -238,6 +238,12 @@ named_enum!(
         /// A user was made an administrator, or no longer is one.
         UserAdminGranted = "user_admin_granted",
         UserAdminRevoked = "user_admin_revoked",
+        /// A token pair was issued without a grant at the token endpoint: by a user for their own
+        /// application in the console, or by the operator (`oauthd token issue`).
+        TokensIssued = "tokens_issued",
+        /// A user withdrew their consent to a client (or an administrator did for them): the
+        /// grants the user gave it were revoked and the consent forgotten.
+        ConsentRevoked = "consent_revoked",
         /// A call to the admin API by a token carrying the admin scope (the audit trail).
         AdminApiCall = "admin_api_call",
         /// A call to the admin API refused for want of privileges (an active token without the
@@ -252,7 +258,8 @@ named_enum!(
 named_enum!(
     /// Who caused a security event (`security_event.actor_kind`).
     ActorKind, "actor kind", {
-        /// An administrator (a user with the admin flag), through the console or the admin API.
+        /// A signed-in user: an administrator (the console or the admin API), or any user acting on
+        /// their own applications in the console.
         User = "user",
         /// A client, through the admin API with a token of its own.
         Client = "client",

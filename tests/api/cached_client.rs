@@ -105,7 +105,7 @@ async fn a_client_created_again_under_the_same_id_is_refused_the_old_secret_on_e
     // Same id, secret version back at 1: only the new hash tells the rows apart. The new
     // client's tokens come from the operator, so the old secret's cache entry is still there.
     let new = app.create_client(spec("the-second-secret-value")).await;
-    let issued = tokens::issue(&app.auth, &new.id, None, &[]).await.unwrap();
+    let issued = tokens::issue(&app.auth, &Origin::cli(), &new.id, None, &[]).await.unwrap();
     let access = issued.access_token.expose_secret().to_owned();
     let refresh = issued.refresh_token.expect("a refresh token").expose_secret().to_owned();
 

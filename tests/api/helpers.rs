@@ -41,7 +41,7 @@ pub use app::{assert_error, basic, form, machine_spec, sample, spawn_app, TestAp
 pub use browser::Browser;
 pub use database::{Backend, TestDb};
 pub use pages::{Page, Visitor};
-pub use process::{curl, oauthd, served_fingerprint, try_curl, Run, Served};
+pub use process::{curl, oauthd, served_fingerprint, try_curl, CurlAnswer, Run, Served};
 pub use seed::{SEED_BASIC, SEED_CLIENT_ID, SEED_CLIENT_SECRET};
 
 /// What a test declared with `on_both_backends!` is handed, set up on a fresh database of the

@@ -85,6 +85,7 @@ async fn seed_client(store: &Store, id: &str) {
             public: false,
             pkce_required: true,
             first_party: false,
+            owner: None,
             now: 1,
         })
         .await
@@ -153,6 +154,7 @@ async fn a_duplicate_client_id_is_a_duplicate_error(store: TestStore) {
             public: false,
             pkce_required: true,
             first_party: false,
+            owner: None,
             now: 2,
         })
         .await;

@@ -33,6 +33,8 @@ pub struct ClientListQuery {
     grant_type: Option<String>,
     /// Only clients allowed this scope.
     scope: Option<String>,
+    /// Only clients this user owns (registered in the console, or given to them).
+    owner: Option<String>,
 }
 
 /// A new client. A confidential client's secret is generated unless `client_secret` imports one
@@ -67,6 +69,8 @@ pub struct NewClientBody {
     /// A first-party client: the user's consent is implicit.
     #[serde(default)]
     first_party: bool,
+    /// A user who may manage it in the console (an existing username); absent: nobody but operators.
+    owner: Option<String>,
 }
 
 /// Changes to a client: an absent field stays as it is; a policy value of `null` returns to the
@@ -135,7 +139,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ClientListQuery>,
 ) -> Result<Json<PageView<ClientView>>, ApiError> {
     let request = PageRequest::new(q.limit, q.cursor)?;
-    let filter = ClientListFilter { disabled: q.disabled, grant_type: q.grant_type, scope: q.scope };
+    let filter = ClientListFilter { disabled: q.disabled, grant_type: q.grant_type, scope: q.scope, owner: q.owner };
     let page = clients::page(&auth, &filter, &request).await?;
     Ok(Json(page.map(|c| view(&auth, &c)).into()))
 }
@@ -160,6 +164,7 @@ pub async fn create(
         public: body.public,
         pkce_optional: body.pkce_required == Some(false),
         first_party: body.first_party,
+        owner: body.owner,
     };
     let new = clients::create(&auth, spec).await?;
     Ok((StatusCode::CREATED, Json(created(&auth, &new.client, new.client_secret.as_ref()))))
