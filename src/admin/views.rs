@@ -277,3 +277,31 @@ impl From<&SecurityEventRecord> for EventView {
         }
     }
 }
+
+/// A consent a user gave a client on the consent page, and the client's last use of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentView {
+    pub username: String,
+    pub client_id: String,
+    pub client_name: String,
+    /// The scopes allowed so far (space-separated).
+    pub scope: String,
+    /// Unix seconds.
+    pub granted_at: i64,
+    /// When a token was last issued to the client for this user (unix seconds); null when it
+    /// holds none.
+    pub last_used_at: Option<i64>,
+}
+
+impl From<&crate::admin::consents::Authorization> for ConsentView {
+    fn from(a: &crate::admin::consents::Authorization) -> ConsentView {
+        ConsentView {
+            username: a.consent.username.clone(),
+            client_id: a.consent.client_id.clone(),
+            client_name: a.consent.client_name.clone(),
+            scope: a.consent.scope.clone(),
+            granted_at: a.consent.granted_at,
+            last_used_at: a.last_used_at,
+        }
+    }
+}

@@ -14,6 +14,7 @@
 
 mod auth;
 mod clients;
+mod consents;
 mod error;
 mod events;
 mod extract;
@@ -49,6 +50,7 @@ const TAG_USERS: &str = "users";
 const TAG_GRANTS: &str = "grants";
 const TAG_TOKENS: &str = "tokens";
 const TAG_EVENTS: &str = "events";
+const TAG_CONSENTS: &str = "consents";
 
 /// The name of the bearer security scheme in the document.
 const BEARER: &str = "bearer";
@@ -68,6 +70,7 @@ const BEARER: &str = "bearer";
         (name = "users", description = "Resource owners and administrators"),
         (name = "grants", description = "Grant families: one successful grant and every token descended from it"),
         (name = "tokens", description = "Any token, looked up or revoked by value (in the body, never the URL)"),
+        (name = "consents", description = "What users allowed clients on the consent page, and withdrawing it"),
         (name = "events", description = "Security events, newest first"),
         (name = "meta", description = "This document"),
     ),
@@ -138,6 +141,8 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(grants::revoke))
         .routes(routes!(tokens::lookup))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(consents::list))
+        .routes(routes!(consents::revoke))
         .routes(routes!(events::list))
         // Every route above, and none below, authenticates and is audited.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

@@ -39,6 +39,7 @@ on_both_backends!(
     the_admin_listener_serves_https_when_the_server_does with separate_tls_admin_listener,
     behind_a_tls_proxy_the_admin_api_requires_tls with behind_a_tls_proxy,
     the_openapi_document_describes_exactly_the_routes_that_exist,
+    consents_are_listed_and_withdrawn_with_the_grants_they_allowed,
     the_cli_makes_and_unmakes_administrators_and_disables_users,
     the_readmes_admin_api_walkthrough_runs_as_written,
 );
@@ -881,6 +882,8 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist(app: TestA
         ("POST", "/grants/{family_id}/revoke"),
         ("POST", "/tokens/lookup"),
         ("POST", "/tokens/revoke"),
+        ("GET", "/consents"),
+        ("POST", "/consents/revoke"),
         ("GET", "/events"),
         ("GET", "/openapi.json"),
     ]
@@ -993,4 +996,65 @@ async fn the_readmes_admin_api_walkthrough_runs_as_written(app: TestApp) {
         assert!(stdout.contains(answer), "{answer} in {stdout}");
     }
     drop(served);
+}
+
+async fn consents_are_listed_and_withdrawn_with_the_grants_they_allowed(app: TestApp) {
+    const CALLBACK: &str = "https://printer.example.com/cb";
+    app.create_user("alice", "alice-password").await;
+    let client = app
+        .create_client(ClientSpec {
+            name: "Photo printer".into(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            scopes: vec!["PRODUCTION".into()],
+            redirect_uris: vec![CALLBACK.into()],
+            pkce_optional: true,
+            ..Default::default()
+        })
+        .await;
+    // Alice allows the client on the consent page, and it exchanges the code.
+    let mut alice = app.signed_in("alice", "alice-password").await;
+    let query = crate::helpers::form(&[
+        ("response_type", "code"),
+        ("client_id", &client.id),
+        ("redirect_uri", CALLBACK),
+        ("scope", "PRODUCTION"),
+    ]);
+    let consent = alice.get(&format!("/authorize?{query}")).await;
+    assert_eq!(consent.status, 200, "{consent:?}");
+    let request = consent.hidden("request");
+    let allowed = alice.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
+    let location = url::Url::parse(allowed.location()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let exchange = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK)];
+    let tokens: Value = app.post_token_basic(&client, &exchange).await.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let admin = app.admin_api().await;
+    let listed = admin.get_ok("/consents?username=alice").await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(
+        (&items[0]["client_id"], &items[0]["client_name"], &items[0]["scope"]),
+        (&json!(client.id), &json!("Photo printer"), &json!("PRODUCTION"))
+    );
+    assert!(items[0]["last_used_at"].is_i64() && items[0]["granted_at"].is_i64(), "{listed}");
+    assert_eq!(listed["next_cursor"], Value::Null);
+    assert_eq!(admin.get_ok("/consents?username=bob").await["items"], json!([]));
+    assert_error(admin.get("/consents").await, 400, "invalid_request").await;
+    assert_error(admin.get("/consents?username=alice&client=x").await, 400, "invalid_request").await;
+
+    let which = json!({"username": "alice", "client_id": client.id});
+    let revoked = ok(admin.post("/consents/revoke", which.clone()).await, 200).await;
+    assert_eq!(revoked["revoked_grants"], 1);
+    assert!(!app.is_active(&refresh).await, "the grant the consent allowed ended");
+    assert_eq!(admin.get_ok("/consents?username=alice").await["items"], json!([]));
+    assert_error(admin.post("/consents/revoke", which).await, 404, "not_found").await;
+    assert_error(admin.post("/consents/revoke", json!({"username": "alice"})).await, 422, "validation_failed").await;
+    let events = admin.events("?kind=consent_revoked").await;
+    assert_eq!(
+        (events.len(), &events[0]["username"], &events[0]["actor_type"]),
+        (1, &json!("alice"), &json!("client"))
+    );
+    // Forgotten: the client must ask again.
+    assert_eq!(alice.get(&format!("/authorize?{query}")).await.status, 200, "the consent page again, not a code");
 }

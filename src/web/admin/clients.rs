@@ -52,6 +52,7 @@ pub async fn list(State(auth): State<AppState>, admin: Administrator, uri: Uri) 
         },
         grant_type: (!grant_type.is_empty()).then(|| grant_type.clone()),
         scope: (!scope.is_empty()).then(|| scope.clone()),
+        owner: None,
     };
     let notice = match field(&query, "done") {
         Some("deleted") => field(&query, "client").map(|id| format!("Client {id} was deleted with its tokens.")),
