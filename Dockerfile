@@ -21,6 +21,9 @@ COPY migrations ./migrations
 COPY build.rs ./
 # The client guide, served at /docs (the RFC 8414 service_documentation) and compiled in.
 COPY docs/client-guide.md ./docs/
+# The pages' templates (askama checks them at compile time) and their stylesheet (compiled in).
+COPY templates ./templates
+COPY static ./static
 RUN cargo build --release --locked \
  && mkdir -p /out/var/lib/oauthd/data \
  && cp target/release/oauthd /out/oauthd
