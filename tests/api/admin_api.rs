@@ -1019,12 +1019,7 @@ async fn consents_are_listed_and_withdrawn_with_the_grants_they_allowed(app: Tes
         ("redirect_uri", CALLBACK),
         ("scope", "PRODUCTION"),
     ]);
-    let consent = alice.get(&format!("/authorize?{query}")).await;
-    assert_eq!(consent.status, 200, "{consent:?}");
-    let request = consent.hidden("request");
-    let allowed = alice.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
-    let location = url::Url::parse(allowed.location()).unwrap();
-    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = alice.allow(&query).await;
     let exchange = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK)];
     let tokens: Value = app.post_token_basic(&client, &exchange).await.json().await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();

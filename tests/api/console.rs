@@ -339,12 +339,7 @@ async fn revoking_an_authorized_application_ends_its_tokens_and_forgets_the_cons
         ("redirect_uri", "https://printer.example.com/cb"),
         ("scope", "PRODUCTION"),
     ]);
-    let consent = alice.get(&format!("/authorize?{query}")).await;
-    assert_eq!(consent.status, 200, "{consent:?}");
-    let request = consent.hidden("request");
-    let allowed = alice.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
-    let location = url::Url::parse(allowed.location()).unwrap();
-    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = alice.allow(&query).await;
     let exchange =
         [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://printer.example.com/cb")];
     let tokens: serde_json::Value = app.post_token_basic(&client, &exchange).await.json().await.unwrap();

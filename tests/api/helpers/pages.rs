@@ -123,6 +123,18 @@ impl Visitor<'_> {
         self.submit(&page, "/login", &[("username", username), ("password", password), ("return_to", return_to)]).await
     }
 
+    /// Opens the consent page of the authorization request `query`, allows it, and returns the
+    /// code the redirect carries.
+    pub async fn allow(&mut self, query: &str) -> String {
+        let consent = self.get(&format!("/authorize?{query}")).await;
+        assert_eq!(consent.status, 200, "the consent page: {consent:?}");
+        let request = consent.hidden("request");
+        let allowed =
+            self.submit(&consent, "/authorize/decision", &[("request", &request), ("decision", "allow")]).await;
+        let location = url::Url::parse(allowed.location()).expect("a redirect URL");
+        location.query_pairs().find(|(k, _)| k == "code").expect("a code").1.into_owned()
+    }
+
     /// Follows a redirect to a page of this server.
     pub async fn follow(&mut self, page: &Page) -> Page {
         let location = page.redirected().to_owned();
