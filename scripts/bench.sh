@@ -147,6 +147,11 @@ run_backend() { # backend clients
     --rate "$RATE" --flood-concurrency "$FLOOD_CONCURRENCY" \
     --server-pid "$SERVER_PID" --label "$backend" | tee "$OUT/load-$backend-$clients.log"
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # What the server says it did with the flood: wrong passwords checked (each an argon2id
+  # verification) or refused by the login throttle unchecked, and failed client authentications.
+  curl -fs "http://127.0.0.1:$PORT/metrics" \
+    | grep -E '^oauthd_(login_failures|login_throttled|client_auth_failures)_total ' \
+    | sed 's/^/   server counter: /' | tee "$OUT/counters-$backend-$clients.txt" || true
   grep -c 'database is locked\|SQLITE_BUSY' "$OUT/server-$backend.log" | sed 's/^/   server log lines mentioning SQLITE_BUSY: /' || true
   stop_server
 }
