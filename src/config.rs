@@ -376,6 +376,9 @@ pub fn owasp_memory_floor_kib(iterations: u32) -> u32 {
 /// Upper bound of `login.max_delay_secs`: a day.
 pub const MAX_LOGIN_DELAY_SECS: i64 = 24 * 3600;
 
+/// Upper bound of `login.failure_delay_ms`: five seconds.
+pub const MAX_FAILURE_DELAY_MS: u64 = 5000;
+
 /// The login throttle of the password grant and the sign-in page (src/oauth/throttle.rs).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -389,6 +392,12 @@ pub struct LoginSettings {
     pub max_delay_secs: u64,
     /// Failures are forgotten this long after the last one.
     pub forget_after_secs: i64,
+    /// Every failed client authentication and every failed or throttled sign-in is answered only
+    /// after this many milliseconds (0: at once). The wait holds no database connection and no
+    /// hashing slot; it caps what one connection of a guessing flood can try per second, so
+    /// refusals that cost the server little cannot be sent fast enough to crowd out legitimate
+    /// traffic (BENCHMARKS.md, "Credential stuffing").
+    pub failure_delay_ms: u64,
 }
 
 impl Default for LoginSettings {
@@ -398,6 +407,7 @@ impl Default for LoginSettings {
             address_failure_threshold: 20,
             max_delay_secs: 300,
             forget_after_secs: 3600,
+            failure_delay_ms: 250,
         }
     }
 }
@@ -681,6 +691,14 @@ impl Settings {
         }
         if !(1..=MAX_LOGIN_DELAY_SECS * 30).contains(&self.login.forget_after_secs) {
             return invalid("login.forget_after_secs", "must be between 1 and 2592000 (30 days)");
+        }
+        if self.login.failure_delay_ms > MAX_FAILURE_DELAY_MS
+            || self.login.failure_delay_ms >= self.server.request_timeout_secs.saturating_mul(1000)
+        {
+            return invalid(
+                "login.failure_delay_ms",
+                "must be at most 5000 and shorter than server.request_timeout_secs",
+            );
         }
         // [admin] and security.event_retention_secs (the admin API and security events).
         if !(1..=MAX_LIFETIME_SECS).contains(&self.security.event_retention_secs) {
@@ -1284,6 +1302,17 @@ mod tests {
         assert_eq!(rejected(|s| s.users.min_password_length = 1025), "users.min_password_length");
         assert_eq!(rejected(|s| s.login.max_delay_secs = u64::MAX), "login.max_delay_secs");
         assert_eq!(rejected(|s| s.login.forget_after_secs = 0), "login.forget_after_secs");
+        assert_eq!(Settings::default().login.failure_delay_ms, 250);
+        assert_eq!(rejected(|s| s.login.failure_delay_ms = 5001), "login.failure_delay_ms");
+        assert!(accepted(|s| s.login.failure_delay_ms = 5000));
+        assert_eq!(
+            rejected(|s| {
+                s.server.request_timeout_secs = 1;
+                s.login.failure_delay_ms = 1000;
+            }),
+            "login.failure_delay_ms"
+        );
+        assert!(accepted(|s| s.login.failure_delay_ms = 0));
     }
 
     #[test]

@@ -193,7 +193,8 @@ pub async fn authenticate(
 }
 
 impl super::Authority {
-    /// [`authenticate`] with the failure counted in the metrics.
+    /// [`authenticate`] with the failure counted in the metrics and answered after
+    /// [`super::Authority::delay_failure`] (src/oauth/throttle.rs).
     pub async fn authenticate_client(
         &self,
         credentials: &ClientCredentials,
@@ -201,6 +202,7 @@ impl super::Authority {
         let result = authenticate(&self.store, &self.hasher, credentials).await;
         if result.as_ref().is_err_and(|e| e.code == super::ErrorCode::InvalidClient) {
             self.metrics.client_auth_failures.inc();
+            self.delay_failure().await;
         }
         result
     }

@@ -21,6 +21,13 @@
 //! alike. The start of each lock is a [`EventKind::LoginLocked`] security event (the username or
 //! the address, never the password); failures and refusals are counted in the metrics.
 //!
+//! Every refusal of guessed credentials — a failed sign-in, a throttled one, and (from
+//! `client_auth.rs`) a failed client authentication — is answered only after
+//! `login.failure_delay_ms` ([`Authority::delay_failure`]). A lock makes refusals cheap, so
+//! without the wait a closed-loop flood would send more of them the better it is refused, and
+//! take the CPU legitimate requests need (BENCHMARKS.md, "Credential stuffing"). The wait holds
+//! nothing but the request's own connection.
+//!
 //! A lock refuses the right password too: otherwise guessing would go on through it. The price is
 //! that anyone can keep an account locked for `login.max_delay_secs` at a time by failing to sign
 //! in to it; the delay's bound keeps that short.
@@ -89,7 +96,7 @@ impl Authority {
         let address = peer.map(address_key);
         let rows = self.store.login_throttles(account_key(username), address.as_deref()).await.map_err(unavailable)?;
         if let Some(until) = rows.iter().filter_map(|r| r.locked_until).filter(|&until| now < until).max() {
-            return Err(self.throttled(until - now));
+            return Err(self.throttled(until - now).await);
         }
         let settings = &self.settings.login;
         let forget_before = now.saturating_sub(settings.forget_after_secs);
@@ -107,21 +114,32 @@ impl Authority {
             }
             let until = now.saturating_add(backoff_secs(beyond.saturating_add(1), max));
             if !self.store.claim_login_attempt(row, until).await.map_err(unavailable)? {
-                return Err(self.throttled(1));
+                return Err(self.throttled(1).await);
             }
         }
         Ok(())
     }
 
-    fn throttled(&self, retry_after_secs: i64) -> LoginRefused {
+    async fn throttled(&self, retry_after_secs: i64) -> LoginRefused {
         self.metrics.login_throttled.inc();
         tracing::info!("sign-in refused: too many recent failures for this account or address");
+        self.delay_failure().await;
         LoginRefused::Throttled { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1).max(1) }
     }
 
+    /// Waits `login.failure_delay_ms` before a refusal of guessed credentials is answered (see the
+    /// module documentation). Call it holding no database connection and no hashing permit.
+    pub async fn delay_failure(&self) {
+        let delay = self.settings.login.failure_delay_ms;
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+    }
+
     /// Counts a failed attempt against the account and the address, locks either when it reaches
-    /// its threshold, and records the start of a lock as a security event. Best effort: a database
-    /// error is logged (the attempt has already failed).
+    /// its threshold, and records the start of a lock as a security event; then waits
+    /// [`Authority::delay_failure`]. Best effort: a database error is logged (the attempt has
+    /// already failed).
     pub async fn login_failed(&self, username: &str, peer: Option<IpAddr>, now: UnixTime) {
         self.metrics.login_failures.inc();
         let settings = &self.settings.login;
@@ -138,6 +156,7 @@ impl Authority {
                 tracing::error!(%error, kind = kind.as_str(), "a failed sign-in could not be counted");
             }
         }
+        self.delay_failure().await;
     }
 
     async fn count_failure(

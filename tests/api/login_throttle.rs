@@ -1,11 +1,13 @@
 //! The login throttle of the password grant (RFC 6749 §4.3.2: "MUST protect the endpoint against
 //! brute force attacks"), and the password policy of every way a password is set.
 
+use std::time::{Duration, Instant};
+
 use oauthd::config::Settings;
 use oauthd::janitor::run_once;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, ok, sample, Run, TestApp, TestClient};
+use crate::helpers::{assert_error, basic, form, ok, sample, Run, TestApp, TestClient};
 
 on_both_backends!(
     failed_sign_ins_lock_the_account_with_growing_delays_and_the_right_password_waits_too,
@@ -17,6 +19,7 @@ on_both_backends!(
     a_disabled_user_is_refused_as_a_wrong_password_is,
     the_janitor_deletes_counts_once_they_are_forgotten,
     attempts_sent_together_after_a_lock_get_one_try_between_them,
+    refused_credentials_are_answered_after_the_failure_delay_and_good_ones_at_once with a_long_failure_delay,
 );
 
 const RIGHT: &str = "the right password";
@@ -178,4 +181,59 @@ async fn attempts_sent_together_after_a_lock_get_one_try_between_them(app: TestA
     assert_eq!(verified, 1, "one password was checked, the others waited: {descriptions:?}");
     let m = app.metrics().await;
     assert_eq!(sample(&m, "oauthd_login_failures_total"), 6.0, "{m}");
+}
+
+const FAILURE_DELAY: Duration = Duration::from_millis(2000);
+
+fn a_long_failure_delay(s: &mut Settings) {
+    s.login.failure_delay_ms = FAILURE_DELAY.as_millis() as u64;
+    s.login.account_failure_threshold = 1;
+}
+
+/// How long `request` took to answer, and its answer.
+async fn timed<F: std::future::Future<Output = reqwest::Response>>(request: F) -> (Duration, reqwest::Response) {
+    let started = Instant::now();
+    let response = request.await;
+    (started.elapsed(), response)
+}
+
+/// `login.failure_delay_ms`: every refusal of guessed credentials waits — a wrong client secret and
+/// an unknown client id at each endpoint, a wrong password, a throttled attempt — so one
+/// connection cannot guess faster than one try per delay; right credentials are answered at once.
+/// (Lower bounds only: a sleep never ends early. The one upper bound is the delay itself.)
+async fn refused_credentials_are_answered_after_the_failure_delay_and_good_ones_at_once(app: TestApp) {
+    let client = app.standard_client().await;
+    app.create_user("carol", RIGHT).await;
+    let (access, _) = app.token_pair(&client).await;
+    let (took, r) = timed(app.password_grant(&client, "carol", RIGHT)).await;
+    ok(r, 200).await;
+    assert!(took < FAILURE_DELAY, "a right password is not delayed: {took:?}");
+
+    let wrong = client.with_secret("not-the-secret");
+    let unknown = basic("no-such-client", "secret");
+    let wrong_basic = basic(&client.id, "wrong");
+    let cc = form(&[("grant_type", "client_credentials")]);
+    let token_form = form(&[("token", &access)]);
+    // Sent together, so the test waits about one delay, not one per request.
+    let (wrong_secret, unknown_id, revoke, introspect, wrong_password) = tokio::join!(
+        timed(app.post_token_basic(&wrong, &[("grant_type", "client_credentials")])),
+        timed(app.post_raw("/token", Some(&unknown), cc.clone())),
+        timed(app.post_raw("/revoke", Some(&unknown), token_form.clone())),
+        timed(app.post_raw("/introspect", Some(&wrong_basic), token_form)),
+        timed(app.password_grant(&client, "carol", "wrong")),
+    );
+    for (what, (took, r)) in
+        [("wrong secret", wrong_secret), ("unknown id", unknown_id), ("revoke", revoke), ("introspect", introspect)]
+    {
+        assert_error(r, 401, "invalid_client").await;
+        assert!(took >= FAILURE_DELAY, "{what} answered after {took:?}");
+    }
+    let (took, r) = wrong_password;
+    assert_error(r, 400, "invalid_grant").await;
+    assert!(took >= FAILURE_DELAY, "a wrong password answered after {took:?}");
+    // The threshold of 1 locked carol: the refusal waits too.
+    let (took, r) = timed(app.password_grant(&client, "carol", RIGHT)).await;
+    assert_throttled(r).await;
+    assert!(took >= FAILURE_DELAY, "a throttled attempt answered after {took:?}");
+    assert!(app.is_active(&access).await, "nothing a refused request carried was acted on");
 }

@@ -70,6 +70,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.database.url = DatabaseUrl::new(database_url);
     // Tests sign in with short passwords; the policy's own tests (grants.rs) set the default back.
     settings.users.min_password_length = 1;
+    // Tests refuse credentials by the hundred; the wait has its own test (login_throttle.rs).
+    settings.login.failure_delay_ms = 0;
     settings
 }
 
