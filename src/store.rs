@@ -8,6 +8,7 @@
 //! side by side in [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a
 //! transaction on SQLite) and how each backend tells this process that a client row changed.
 
+mod batch;
 mod checkout;
 pub mod cleanup;
 pub mod client_cache;
@@ -121,6 +122,8 @@ pub struct Store {
     /// Client rows this process read, kept coherent with the database by
     /// [`Store::watch_client_changes`]; off (every lookup reads the database) until it runs.
     clients: Arc<ClientCache>,
+    /// PostgreSQL only: rotations batched into one statement each ([`batch`]).
+    rotations: Option<batch::Batcher>,
 }
 
 #[derive(Clone, Debug)]
@@ -179,8 +182,10 @@ impl Store {
             let pool = pool_options(settings, max).connect_with(options).await?;
             let relaxed = pool_options(settings, 2).connect_lazy_with(relaxed_options);
             let timeout = Duration::from_secs(settings.acquire_timeout_secs);
-            let backend = Backend::Postgres(checkout::Checkout::new(pool, max, timeout));
-            return Ok(Store { backend, relaxed: Some(relaxed), clients });
+            let checkout = checkout::Checkout::new(pool, max, timeout);
+            let rotations = Some(batch::Batcher::new(checkout.clone(), max));
+            let backend = Backend::Postgres(checkout);
+            return Ok(Store { backend, relaxed: Some(relaxed), clients, rotations });
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError::Open("database.url is not a valid SQLite URL".into()))?;
@@ -200,7 +205,7 @@ impl Store {
         // meets SQLITE_BUSY from a lock upgrade. Statements take microseconds.
         let max = if settings.max_connections == 0 { 1 } else { settings.max_connections };
         let pool = pool_options(settings, max).connect_with(options).await?;
-        Ok(Store { backend: Backend::Sqlite(pool), relaxed: None, clients })
+        Ok(Store { backend: Backend::Sqlite(pool), relaxed: None, clients, rotations: None })
     }
 
     /// Applies pending migrations (embedded in the binary).

@@ -130,6 +130,9 @@ impl Store {
     /// and inserts the new pair. Returns `false`, having changed nothing, when the token was no
     /// longer rotatable.
     pub async fn rotate_refresh_token(&self, rotation: &Rotation<'_>) -> Result<bool, StoreError> {
+        if let Some(batcher) = &self.rotations {
+            return batcher.rotate(rotation).await;
+        }
         with_retries(|| async { on_pool!(self, |conn| conn.rotate(rotation).await) }).await
     }
 

@@ -15,6 +15,7 @@ on_both_backends!(
     reuse_outside_the_window_revokes_the_whole_family,
     twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once with no_replay_window,
     twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair,
+    twelve_chains_refreshed_three_times_each_at_once_advance_once_each,
     a_replay_inside_the_window_returns_the_same_response_counting_down,
     a_replay_after_the_window_is_reuse,
     a_replay_with_a_different_scope_is_reuse,
@@ -122,6 +123,48 @@ async fn twenty_concurrent_refreshes_with_a_strict_window_rotate_exactly_once(ap
     let ok = answers.iter().filter(|(s, _)| *s == 200).count();
     let refused = answers.iter().filter(|(s, b)| *s == 400 && b["error"] == "invalid_grant").count();
     assert_eq!((ok, refused), (1, 19), "{answers:?}");
+}
+
+/// Many rotations at once, distinct and duplicated, as PostgreSQL batches them into one statement
+/// (src/store/batch.rs): each chain advances exactly once, its duplicates get its very answer,
+/// and no two chains share anything.
+async fn twelve_chains_refreshed_three_times_each_at_once_advance_once_each(app: TestApp) {
+    let client = app.standard_client().await;
+    let mut chains = Vec::new();
+    for _ in 0..12 {
+        chains.push(app.token_pair(&client).await.1);
+    }
+    let app = &app;
+    let requests = chains.iter().flat_map(|token| std::iter::repeat_n(token, 3)).map(|token| {
+        let client = client.clone();
+        async move {
+            let r = app.refresh(&client, token, None).await;
+            (token.clone(), r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let mut pairs = HashSet::new();
+    for token in &chains {
+        let mine: HashSet<String> = answers
+            .iter()
+            .filter(|(t, _, _)| t == token)
+            .map(|(_, status, body)| {
+                assert_eq!(*status, 200, "{body}");
+                format!("{} {}", body["access_token"].as_str().unwrap(), body["refresh_token"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(mine.len(), 1, "one pair per chain, however many asked: {mine:?}");
+        pairs.extend(mine);
+    }
+    assert_eq!(pairs.len(), 12, "no two chains share a pair");
+    for pair in pairs {
+        let (access, next) = pair.split_once(' ').unwrap();
+        assert!(app.is_active(access).await);
+        app.refresh_ok(&client, next).await;
+    }
+    for token in &chains {
+        assert!(!app.is_active(token).await, "every old refresh token is retired");
+    }
 }
 
 async fn twenty_concurrent_refreshes_within_the_window_all_get_one_identical_pair(app: TestApp) {
