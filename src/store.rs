@@ -7,6 +7,7 @@
 //! accept, run through [`on_pool!`] on whichever pool the store holds. The few dialect forks sit
 //! side by side in [`postgres`] and [`sqlite`]: the hot writes (one statement each on PostgreSQL, a
 //! transaction on SQLite) and how each backend tells this process that a client row changed.
+//! On PostgreSQL, refresh rotations that arrive together run as one statement ([`batch`]).
 
 mod batch;
 mod checkout;

@@ -124,8 +124,8 @@ impl Store {
         Ok(on_pool!(self, |conn| sqlx::query_as(SELECT_TOKEN).bind(digest).fetch_optional(conn).await)?)
     }
 
-    /// Rotates a refresh token atomically (one statement on PostgreSQL, one transaction on
-    /// SQLite): marks it consumed — only if it is neither consumed nor revoked; this conditional
+    /// Rotates a refresh token atomically (one statement on PostgreSQL — shared with the other
+    /// rotations queued at that moment, see [`super::batch`] — one transaction on SQLite): marks it consumed — only if it is neither consumed nor revoked; this conditional
     /// update is what makes exactly one of N concurrent rotations win — revokes its access token,
     /// and inserts the new pair. Returns `false`, having changed nothing, when the token was no
     /// longer rotatable.
