@@ -34,7 +34,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Authority> {
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let hasher = Hasher::new(&settings.security, clock.clone(), |queue| metrics.hash_gauges(queue))?;
-    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics })
+    let login_turns = Arc::default();
+    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics, login_turns })
 }
 
 pub struct Application {

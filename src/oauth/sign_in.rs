@@ -53,7 +53,7 @@ impl Authority {
         peer: Option<IpAddr>,
     ) -> Result<String, SignInError> {
         let now = self.clock.now();
-        self.login_gate(username, peer, now).await?;
+        let turn = self.login_gate(username, peer, now).await?;
         let user = if username.len() <= MAX_USERNAME {
             self.store.find_user(username).await.map_err(OAuthError::from)?
         } else {
@@ -63,12 +63,12 @@ impl Authority {
         let matched = self.hasher.verify_password(password.expose_secret(), phc).await?;
         match user {
             Some(user) if matched && user.disabled_at.is_none() => {
-                self.login_succeeded(username, peer, now).await;
+                self.login_succeeded(turn, username).await;
                 Ok(user.username)
             }
             _ => {
                 tracing::info!("sign-in refused");
-                self.login_failed(username, peer, now).await;
+                self.login_failed(turn, username, peer, now).await;
                 Err(SignInError::Invalid)
             }
         }

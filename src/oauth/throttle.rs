@@ -3,9 +3,9 @@
 //! the sign-in page both go through it:
 //!
 //! ```ignore
-//! auth.login_gate(username, peer, now).await?;      // refused while locked, before any argon2id
-//! if verified { auth.login_succeeded(username, peer, now).await }
-//! else { auth.login_failed(username, peer, now).await }
+//! let turn = auth.login_gate(username, peer, now).await?;  // refused while locked, before any argon2id
+//! if verified { auth.login_succeeded(turn, username, now).await }
+//! else { auth.login_failed(turn, username, peer, now).await }
 //! ```
 //!
 //! Failures are counted per attempted username — whether or not the user exists, so a lock says
@@ -18,7 +18,8 @@
 //! `login.forget_after_secs` after the last failure, and the janitor deletes them.
 //!
 //! The counts live in the database (`login_throttle`), so every instance sharing it throttles
-//! alike. The start of each lock is a [`EventKind::LoginLocked`] security event (the username or
+//! alike. Within a process, attempts on one account or address take turns ([`turns`]) from the
+//! gate until their outcome is counted, so a burst sent before a lock cannot all be verified. The start of each lock is a [`EventKind::LoginLocked`] security event (the username or
 //! the address, never the password); failures and refusals are counted in the metrics.
 //!
 //! Every refusal of guessed credentials — a failed sign-in, a throttled one, and (from
@@ -32,6 +33,8 @@
 //! that anyone can keep an account locked for `login.max_delay_secs` at a time by failing to sign
 //! in to it; the delay's bound keeps that short.
 
+mod turns;
+
 use std::net::IpAddr;
 
 use super::error::OAuthError;
@@ -40,6 +43,7 @@ use super::secret_cache::backoff_secs;
 use super::Authority;
 use crate::clock::UnixTime;
 use crate::store::{EventKind, ThrottleKind};
+pub use turns::{Turn, Turns};
 
 /// Longest username the throttle keeps a count for; no account has a longer one
 /// (src/admin/users.rs), so longer attempts count against the address only.
@@ -85,18 +89,38 @@ fn account_key(username: &str) -> Option<&str> {
 
 impl Authority {
     /// Refuses the attempt while the account or the address is locked. Call it before verifying
-    /// anything, and then exactly one of [`Authority::login_failed`] or
-    /// [`Authority::login_succeeded`].
+    /// anything; the [`Turn`] it gives goes to exactly one of [`Authority::login_failed`] or
+    /// [`Authority::login_succeeded`]. Until then, other attempts on the same account or address
+    /// in this process wait at the gate ([`turns`]).
     ///
     /// Past its threshold, a key allows one attempt per delay, also under concurrency: the attempt
     /// that passes takes the next delay's lock at once, as if it will fail (compare and set on
     /// the row), so attempts sent together at the end of a lock get one try between them.
-    pub async fn login_gate(&self, username: &str, peer: Option<IpAddr>, now: UnixTime) -> Result<(), LoginRefused> {
-        let unavailable = |e: crate::store::StoreError| LoginRefused::Unavailable(OAuthError::from(e));
+    pub async fn login_gate(&self, username: &str, peer: Option<IpAddr>, now: UnixTime) -> Result<Turn, LoginRefused> {
+        let settings = &self.settings.login;
         let address = peer.map(address_key);
-        let rows = self.store.login_throttles(account_key(username), address.as_deref()).await.map_err(unavailable)?;
+        let account = account_key(username).filter(|_| settings.account_failure_threshold > 0);
+        let address_turn = address.as_ref().filter(|_| settings.address_failure_threshold > 0);
+        let keys =
+            account.map(|a| format!("account:{a}")).into_iter().chain(address_turn.map(|a| format!("address:{a}")));
+        let turn = self.login_turns.take(keys.collect()).await;
+        match self.check_gate(username, address.as_deref(), now).await {
+            Ok(()) => Ok(turn),
+            Err(refused) => {
+                drop(turn);
+                if matches!(refused, LoginRefused::Throttled { .. }) {
+                    self.delay_failure().await;
+                }
+                Err(refused)
+            }
+        }
+    }
+
+    async fn check_gate(&self, username: &str, address: Option<&str>, now: UnixTime) -> Result<(), LoginRefused> {
+        let unavailable = |e: crate::store::StoreError| LoginRefused::Unavailable(OAuthError::from(e));
+        let rows = self.store.login_throttles(account_key(username), address).await.map_err(unavailable)?;
         if let Some(until) = rows.iter().filter_map(|r| r.locked_until).filter(|&until| now < until).max() {
-            return Err(self.throttled(until - now).await);
+            return Err(self.throttled(until - now));
         }
         let settings = &self.settings.login;
         let forget_before = now.saturating_sub(settings.forget_after_secs);
@@ -114,16 +138,15 @@ impl Authority {
             }
             let until = now.saturating_add(backoff_secs(beyond.saturating_add(1), max));
             if !self.store.claim_login_attempt(row, until).await.map_err(unavailable)? {
-                return Err(self.throttled(1).await);
+                return Err(self.throttled(1));
             }
         }
         Ok(())
     }
 
-    async fn throttled(&self, retry_after_secs: i64) -> LoginRefused {
+    fn throttled(&self, retry_after_secs: i64) -> LoginRefused {
         self.metrics.login_throttled.inc();
         tracing::info!("sign-in refused: too many recent failures for this account or address");
-        self.delay_failure().await;
         LoginRefused::Throttled { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1).max(1) }
     }
 
@@ -140,7 +163,7 @@ impl Authority {
     /// its threshold, and records the start of a lock as a security event; then waits
     /// [`Authority::delay_failure`]. Best effort: a database error is logged (the attempt has
     /// already failed).
-    pub async fn login_failed(&self, username: &str, peer: Option<IpAddr>, now: UnixTime) {
+    pub async fn login_failed(&self, turn: Turn, username: &str, peer: Option<IpAddr>, now: UnixTime) {
         self.metrics.login_failures.inc();
         let settings = &self.settings.login;
         let address = peer.map(address_key);
@@ -156,6 +179,7 @@ impl Authority {
                 tracing::error!(%error, kind = kind.as_str(), "a failed sign-in could not be counted");
             }
         }
+        drop(turn);
         self.delay_failure().await;
     }
 
@@ -192,13 +216,14 @@ impl Authority {
     }
 
     /// Clears the account's failures after a successful sign-in (the address's stay counted).
-    pub async fn login_succeeded(&self, username: &str, _peer: Option<IpAddr>, _now: UnixTime) {
+    pub async fn login_succeeded(&self, turn: Turn, username: &str) {
         let Some(key) = account_key(username) else {
             return;
         };
         if let Err(error) = self.store.clear_login_failures(ThrottleKind::Account, key).await {
             tracing::error!(%error, "the failed sign-ins of an account could not be cleared");
         }
+        drop(turn);
     }
 }
 

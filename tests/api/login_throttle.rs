@@ -19,6 +19,7 @@ on_both_backends!(
     a_disabled_user_is_refused_as_a_wrong_password_is,
     the_janitor_deletes_counts_once_they_are_forgotten,
     attempts_sent_together_after_a_lock_get_one_try_between_them,
+    attempts_sent_together_before_a_lock_are_checked_one_after_another,
     refused_credentials_are_answered_after_the_failure_delay_and_good_ones_at_once with a_long_failure_delay,
 );
 
@@ -181,6 +182,25 @@ async fn attempts_sent_together_after_a_lock_get_one_try_between_them(app: TestA
     assert_eq!(verified, 1, "one password was checked, the others waited: {descriptions:?}");
     let m = app.metrics().await;
     assert_eq!(sample(&m, "oauthd_login_failures_total"), 6.0, "{m}");
+}
+
+/// A burst of guesses sent before the account is locked: they take turns at the gate, so only the
+/// threshold's worth are verified and the rest meet the lock.
+async fn attempts_sent_together_before_a_lock_are_checked_one_after_another(app: TestApp) {
+    let client = app.standard_client().await;
+    app.create_user("alice", RIGHT).await;
+    let attempts = futures::future::join_all((0..12).map(|_| app.password_grant(&client, "alice", "wrong"))).await;
+    let mut descriptions = Vec::new();
+    for r in attempts {
+        let body = assert_error(r, 400, "invalid_grant").await;
+        descriptions.push(body["error_description"].as_str().unwrap().to_owned());
+    }
+    let verified = descriptions.iter().filter(|d| d.contains("credentials are invalid")).count();
+    assert_eq!(verified, 5, "the threshold's worth were checked, the rest met the lock: {descriptions:?}");
+    let m = app.metrics().await;
+    assert_eq!(sample(&m, "oauthd_login_failures_total"), 5.0, "{m}");
+    assert_eq!(sample(&m, "oauthd_login_throttled_total"), 7.0, "{m}");
+    assert_eq!(app.auth.login_turns.len(), 0, "no turn outlives its attempt");
 }
 
 const FAILURE_DELAY: Duration = Duration::from_millis(2000);

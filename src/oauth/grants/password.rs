@@ -27,7 +27,7 @@ pub async fn grant(
     let password = SecretString::from(params.require("password")?.to_owned());
     let scope = Scope::for_client(params.get("scope"), &client.scopes, &client.default_scopes)?;
     let now = auth.clock.now();
-    auth.login_gate(username, peer, now).await?;
+    let turn = auth.login_gate(username, peer, now).await?;
     let user = auth.store.find_user(username).await?;
     let phc = user.as_ref().map(|u| u.password_hash.as_str());
     let matched = auth.hasher.verify_password(password.expose_secret(), phc).await?;
@@ -35,9 +35,9 @@ pub async fn grant(
     // counts as a failure: the throttle must not tell a right password from a wrong one either.
     let Some(user) = user.filter(|u| matched && u.disabled_at.is_none()) else {
         tracing::info!("resource owner authentication failed");
-        auth.login_failed(username, peer, now).await;
+        auth.login_failed(turn, username, peer, now).await;
         return Err(OAuthError::invalid_grant("the resource owner credentials are invalid"));
     };
-    auth.login_succeeded(username, peer, now).await;
+    auth.login_succeeded(turn, username).await;
     auth.issue(Grant { client, grant_type: GrantType::Password, username: Some(&user.username), scope: &scope }).await
 }
