@@ -44,8 +44,9 @@ pub struct Authority {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Sign-in attempts in flight, one at a time per account and address (`throttle::turns`).
-    pub login_turns: Arc<throttle::Turns>,
+    /// Credential checks in flight, one at a time per account, address and client id
+    /// (`throttle::turns`).
+    pub turns: Arc<throttle::Turns>,
 }
 
 impl Authority {

@@ -34,8 +34,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub fn authority(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<Authority> {
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let hasher = Hasher::new(&settings.security, clock.clone(), |queue| metrics.hash_gauges(queue))?;
-    let login_turns = Arc::default();
-    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics, login_turns })
+    let turns = Arc::default();
+    Ok(Authority { store, hasher, clock, settings: Arc::new(settings), metrics, turns })
 }
 
 pub struct Application {

@@ -103,7 +103,7 @@ impl Authority {
         let address_turn = address.as_ref().filter(|_| settings.address_failure_threshold > 0);
         let keys =
             account.map(|a| format!("account:{a}")).into_iter().chain(address_turn.map(|a| format!("address:{a}")));
-        let turn = self.login_turns.take(keys.collect()).await;
+        let turn = self.turns.take(keys.collect()).await;
         match self.check_gate(username, address.as_deref(), now).await {
             Ok(()) => Ok(turn),
             Err(refused) => {

@@ -14,7 +14,31 @@ on_both_backends!(
     a_cancelled_request_keeps_its_hash_slot_until_the_hash_ends with slow_hashes_one_at_a_time,
     a_flood_of_unknown_client_ids_does_not_refuse_password_grants with one_hash_at_a_time,
     a_stored_hash_asking_for_too_much_work_is_refused_like_a_wrong_password,
+    wrong_secrets_sent_together_for_one_client_are_verified_one_at_a_time with four_hashes_at_a_time,
 );
+
+fn four_hashes_at_a_time(s: &mut Settings) {
+    s.security.max_concurrent_hashes = 4;
+    s.security.client_failure_threshold = 3;
+}
+
+/// A burst of wrong secrets for one client id: the checks take turns, so no two hash at once and
+/// the failure backoff counts each before the next; the right secret keeps working.
+async fn wrong_secrets_sent_together_for_one_client_are_verified_one_at_a_time(app: TestApp) {
+    let client = app.standard_client().await;
+    app.client_credentials(&client, "PRODUCTION").await; // the right secret is remembered
+    let wrong = basic(&client.id, "not-the-secret");
+    let burst = futures::future::join_all(
+        (0..12).map(|_| app.post_raw("/token", Some(&wrong), "grant_type=client_credentials".into())),
+    )
+    .await;
+    assert!(burst.iter().all(|r| r.status() == 401), "{:?}", burst.iter().map(|r| r.status()).collect::<Vec<_>>());
+    let m = app.metrics().await;
+    let peak = sample(&m, "oauthd_hashes_running_peak{queue=\"client_secret\"}");
+    assert_eq!(peak, 1.0, "one verification at a time for one client id: {m}");
+    app.client_credentials(&client, "PRODUCTION").await;
+    assert_eq!(app.auth.turns.len(), 0, "no turn outlives its check");
+}
 
 /// One verification per queue at a time, none waiting, each 5x the default's work.
 fn slow_hashes_one_at_a_time(s: &mut Settings) {

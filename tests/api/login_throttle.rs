@@ -200,7 +200,7 @@ async fn attempts_sent_together_before_a_lock_are_checked_one_after_another(app:
     let m = app.metrics().await;
     assert_eq!(sample(&m, "oauthd_login_failures_total"), 5.0, "{m}");
     assert_eq!(sample(&m, "oauthd_login_throttled_total"), 7.0, "{m}");
-    assert_eq!(app.auth.login_turns.len(), 0, "no turn outlives its attempt");
+    assert_eq!(app.auth.turns.len(), 0, "no turn outlives its attempt");
 }
 
 const FAILURE_DELAY: Duration = Duration::from_millis(2000);

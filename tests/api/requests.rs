@@ -63,7 +63,8 @@ async fn every_answer_carries_a_request_id(app: TestApp) {
 }
 
 /// Slow hashes (10 iterations, ~10x the default) and room for one running and one queued
-/// verification: 24 simultaneous bad requests cannot all be admitted.
+/// verification: 24 simultaneous bad requests over 4 client ids cannot all be admitted (the
+/// checks of one id take turns, so the 4 ids ask for 4 verifications at once).
 fn slow_hashes_one_at_a_time(s: &mut Settings) {
     s.security.argon2_iterations = 10;
     s.security.max_concurrent_hashes = 1;
@@ -72,8 +73,13 @@ fn slow_hashes_one_at_a_time(s: &mut Settings) {
 
 async fn a_flood_of_bad_credentials_is_bounded_and_never_a_500(app: TestApp) {
     let client = app.standard_client().await;
+    app.client_credentials(&client, "PRODUCTION").await; // its right secret is remembered
+    let mut ids = vec![client.id.clone()];
+    for _ in 0..3 {
+        ids.push(app.machine_client().await.id);
+    }
     let flood = (0..24).map(|i| {
-        let header = basic(&client.id, &format!("wrong-secret-{i}"));
+        let header = basic(&ids[i % ids.len()], &format!("wrong-secret-{i}"));
         let app = &app;
         async move { app.post_raw("/token", Some(&header), "grant_type=client_credentials".into()).await }
     });

@@ -1,4 +1,5 @@
-//! One sign-in attempt at a time per account and per address, in this process.
+//! One sign-in attempt at a time per account and per address, and one client-secret check at a
+//! time per client id (`client_auth.rs`), in this process.
 //!
 //! The throttle counts failures in the database after each verification, so attempts sent
 //! together before a lock would all pass the gate and all be verified: a burst of N guesses got N
