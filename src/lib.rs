@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 pub mod web;

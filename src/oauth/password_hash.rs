@@ -32,6 +32,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::secret_cache::SecretCache;
 use crate::clock::Clock;
 use crate::config::SecuritySettings;
+use crate::sync::lock;
 
 #[derive(Clone)]
 pub struct Hasher {
@@ -188,10 +189,6 @@ impl Hasher {
             lock(&self.inner.buffers).push(memory);
         }
     }
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn busy() -> OAuthError {

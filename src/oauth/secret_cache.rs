@@ -30,7 +30,7 @@
 //! verification to come back, nothing more.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
@@ -41,6 +41,7 @@ use subtle::ConstantTimeEq;
 use crate::clock::{Clock, UnixTime};
 use crate::config::SecuritySettings;
 use crate::store::ClientRecord;
+use crate::sync::lock;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -167,11 +168,6 @@ pub fn backoff_secs(beyond: u32, max: i64) -> i64 {
     // 2^62 is the largest power of two an i64 holds; `checked_shl(63)` would give i64::MIN.
     let doubled = if beyond < 63 { 1i64 << beyond } else { i64::MAX };
     doubled.min(max).max(0)
-}
-
-/// A poisoned lock only means another thread panicked while holding it; the maps stay usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn evict_one<V>(map: &mut HashMap<String, V>) {

@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! let turn = auth.login_gate(username, peer, now).await?;  // refused while locked, before any argon2id
-//! if verified { auth.login_succeeded(turn, username, now).await }
+//! if verified { auth.login_succeeded(turn, username).await }
 //! else { auth.login_failed(turn, username, peer, now).await }
 //! ```
 //!
@@ -19,8 +19,9 @@
 //!
 //! The counts live in the database (`login_throttle`), so every instance sharing it throttles
 //! alike. Within a process, attempts on one account or address take turns ([`turns`]) from the
-//! gate until their outcome is counted, so a burst sent before a lock cannot all be verified. The start of each lock is a [`EventKind::LoginLocked`] security event (the username or
-//! the address, never the password); failures and refusals are counted in the metrics.
+//! gate until their outcome is counted, so a burst sent before a lock cannot all be verified.
+//! The start of each lock is a [`EventKind::LoginLocked`] security event (the username or the
+//! address, never the password); failures and refusals are counted in the metrics.
 //!
 //! Every refusal of guessed credentials — a failed sign-in, a throttled one, and (from
 //! `client_auth.rs`) a failed client authentication — is answered only after

@@ -23,6 +23,7 @@ use super::tokens::{NewToken, Rotation};
 use super::Digest;
 use super::{with_retries, Dialect as _, StoreError};
 use crate::clock::UnixTime;
+use crate::sync::lock;
 
 /// Batches in flight at once (fewer when the pool is smaller): each holds a connection while it
 /// runs, and the lookups before the rotations need the rest. Measured on 2 cores: 4 batches in
@@ -213,8 +214,4 @@ impl Batcher {
             .await;
         held.release(result)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

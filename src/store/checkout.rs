@@ -22,9 +22,10 @@
 //! bypass window", on the same reasoning).
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::sync::lock;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -144,9 +145,4 @@ impl DerefMut for Held<'_> {
     fn deref_mut(&mut self) -> &mut PgConnection {
         &mut self.conn
     }
-}
-
-/// A poisoned lock only means another thread panicked while holding it; the stack stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -22,10 +22,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::clients::ClientRecord;
+use crate::sync::lock;
 
 /// The oldest row the cache serves, whatever the watcher reports.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
@@ -125,11 +126,6 @@ impl ClientCache {
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Acquire)
     }
-}
-
-/// A poisoned lock only means another thread panicked while holding it; the map stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

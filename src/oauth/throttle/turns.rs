@@ -12,8 +12,9 @@
 //! map never holds more keys than attempts in flight.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use crate::sync::lock;
 use tokio::sync::OwnedMutexGuard;
 
 type Entry = Arc<tokio::sync::Mutex<()>>;
@@ -68,11 +69,6 @@ impl Drop for Turn {
             }
         }
     }
-}
-
-/// A poisoned lock only means another thread panicked while holding it; the map stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
